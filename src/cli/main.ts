@@ -1,0 +1,41 @@
+// The `vigil` command. The only module that reads process.env.
+import { VigilError } from '../errors/index.js';
+import { runServe } from './serve.js';
+
+type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  serve: { run: runServe, summary: 'run the platform (API, ingest, detection, console)' },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  vigil ${name.padEnd(14)} ${c.summary}`);
+  return `usage: vigil <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nOptions are listed in README.md.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`vigil: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, process.env);
+  } catch (error) {
+    if (error instanceof VigilError && error.expose) {
+      process.stderr.write(`vigil ${name}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof VigilError && error.code === 'bad_config') {
+      process.stderr.write(`vigil ${name}: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`vigil ${name}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    return 1;
+  }
+}

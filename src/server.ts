@@ -1,0 +1,64 @@
+// The composition root: builds every module from typed configuration and wires them together.
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from './config/index.js';
+import { createSqliteStore, type Store } from './store/index.js';
+import { createMemoryBus, type Bus } from './bus/index.js';
+import { createIngestService } from './ingest/index.js';
+import { createAccounts, type Accounts } from './identity/index.js';
+import {
+  createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
+} from './api/index.js';
+
+export interface Platform {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly accounts: Accounts;
+  /** Set on the first start when the admin password was generated: show it once. */
+  readonly firstAdmin?: { username: string; password: string };
+  /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function createPlatform(config: VigilConfig): Promise<Platform> {
+  const dataDir = resolve(config.dataDir);
+  const store = await createSqliteStore({ file: join(dataDir, 'vigil.db'), synchronous: config.sync });
+  let app: FastifyInstance | undefined;
+  const bus = createMemoryBus({
+    onHandlerError: (error, context) => app?.log.error({ err: error, ...context }, 'bus handler failed'),
+  });
+  const accounts = await createAccounts({ store, adminToken: config.adminToken });
+  const bootstrap = await accounts.bootstrapAdmin(config.adminPassword);
+
+  const metrics = createMetrics({ busLag: () => bus.lag() });
+  const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
+
+  let ready = false;
+  app = createApiServer({ accounts, metrics, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel, ready: () => ready });
+  registerAccountRoutes(app, { accounts });
+  registerIngestRoutes(app, { ingest });
+  registerEventRoutes(app, { store });
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  ready = true;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url, app, store, bus, accounts,
+    firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        await app!.close();
+        await bus.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
