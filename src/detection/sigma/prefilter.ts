@@ -1,0 +1,80 @@
+// Multi-literal prefilter: one Aho-Corasick automaton per field over every rule's required
+// literals, compiled to a dense DFA over a compressed alphabet. One pass over a field's
+// lower-cased value finds every rule whose literal occurs in it, so only those rules run.
+
+export interface LiteralAutomaton {
+  /** Calls `hit(owner)` for each owner whose literal occurs in `text` (possibly more than once). */
+  scan(text: string, hit: (owner: number) => void): void;
+  readonly states: number;
+}
+
+export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
+  // Alphabet: every code unit used by a literal gets a class; everything else is class 0.
+  const classOf = new Map<number, number>();
+  for (const { literal } of literals) for (let i = 0; i < literal.length; i++) {
+    const c = literal.charCodeAt(i);
+    if (!classOf.has(c)) classOf.set(c, classOf.size + 1);
+  }
+  const K = classOf.size + 1;
+  const ascii = new Uint16Array(128);
+  for (const [c, k] of classOf) if (c < 128) ascii[c] = k;
+  const high = new Map<number, number>();
+  for (const [c, k] of classOf) if (c >= 128) high.set(c, k);
+
+  // Trie.
+  const children: Map<number, number>[] = [new Map()];
+  const own: number[][] = [[]];
+  for (const { literal, owner } of literals) {
+    let s = 0;
+    for (let i = 0; i < literal.length; i++) {
+      const k = classOf.get(literal.charCodeAt(i))!;
+      let nx = children[s]!.get(k);
+      if (nx === undefined) { nx = children.length; children.push(new Map()); own.push([]); children[s]!.set(k, nx); }
+      s = nx;
+    }
+    if (!own[s]!.includes(owner)) own[s]!.push(owner);
+  }
+  const n = children.length;
+  const delta = n * K < 2 ** 31 ? (n < 65536 ? new Uint16Array(n * K) : new Uint32Array(n * K)) : null;
+  if (!delta) throw new Error('automaton too large');
+  const fail = new Int32Array(n);
+  const dict = new Int32Array(n).fill(-1); // next state on the fail chain that owns literals
+  const hasOut = new Uint8Array(n);
+  // BFS to fill the DFA.
+  const queue: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const nx = children[0]!.get(k);
+    if (nx !== undefined) { delta[k] = nx; fail[nx] = 0; queue.push(nx); }
+  }
+  for (let qi = 0; qi < queue.length; qi++) {
+    const s = queue[qi]!;
+    const f = fail[s]!;
+    dict[s] = own[f]!.length > 0 ? f : dict[f]!;
+    if (own[s]!.length > 0 || dict[s]! >= 0) hasOut[s] = 1;
+    for (let k = 0; k < K; k++) {
+      const nx = children[s]!.get(k);
+      if (nx !== undefined) { fail[nx] = delta[f * K + k]!; delta[s * K + k] = nx; queue.push(nx); }
+      else delta[s * K + k] = delta[f * K + k]!;
+    }
+  }
+  const owners = own.map((o) => Int32Array.from(o));
+  return {
+    states: n,
+    scan(text, hit) {
+      let s = 0;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const k = c < 128 ? ascii[c]! : (high.get(c) ?? 0);
+        s = delta[s * K + k]!;
+        if (hasOut[s] === 1) {
+          let t = owners[s]!.length > 0 ? s : dict[s]!;
+          while (t >= 0) {
+            const o = owners[t]!;
+            for (let j = 0; j < o.length; j++) hit(o[j]!);
+            t = dict[t]!;
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,432 @@
+// The Sigma detection engine as a pure library: load rule files, evaluate canonical rows
+// (with their raw source event when there is one), correlate matches over a stream.
+//
+// Speed comes from three things: rules are indexed by logsource (an event only meets the rules of
+// its channel/EventID or table), a multi-literal prefilter skips rules whose required literals do
+// not occur, and each field is lower-cased at most once per event.
+import type { CanonicalRow } from '../../schema/index.js';
+import { RuleCompileError, type RuleProblem } from '../errors.js';
+import { createCorrelator, type Correlator, type MatchSource } from './correlation.js';
+import { EventContext } from './event-context.js';
+import { FIELD_MAPPINGS } from './field-mapping.js';
+import {
+  CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
+} from './logsource-mapping.js';
+import { buildAutomaton, type LiteralAutomaton } from './prefilter.js';
+import { compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
+import {
+  parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
+  type SigmaLogsource, type SigmaRuleDocument,
+} from './sigma-rule.js';
+
+/** What the engine evaluates: a canonical row of a table; `row._Raw` is the flattened source event. */
+export interface DetectionInput {
+  readonly table: string;
+  readonly row: CanonicalRow;
+}
+
+/** A loaded rule or correlation, with its provenance. */
+export interface RuleInfo {
+  /** The rule's id, or its name, or `file#n` when it has neither. */
+  readonly key: string;
+  readonly kind: 'rule' | 'correlation';
+  readonly id?: string;
+  readonly name?: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly status?: string;
+  readonly level: SigmaLevel;
+  readonly author?: string;
+  readonly references: readonly string[];
+  readonly tags: readonly string[];
+  readonly license?: string;
+  readonly falsepositives: readonly string[];
+  readonly logsource?: SigmaLogsource;
+  readonly file: string;
+  readonly line: number;
+  readonly pack?: string;
+  readonly enabled: boolean;
+  /** False when the logsource maps to no known event source (the rule loads but cannot fire). */
+  readonly mapped: boolean;
+}
+
+/** One detection: a rule (or correlation) and the event(s) that made it fire. */
+export interface Match {
+  readonly rule: RuleInfo;
+  /** The event that completed the match. */
+  readonly input: DetectionInput;
+  /** Every contributing event (one for a plain rule; the window's events, capped, for a correlation). */
+  readonly events: readonly DetectionInput[];
+  /** Correlation group-by values. */
+  readonly group?: Readonly<Record<string, string | null>>;
+}
+
+export interface LoadReport {
+  /** Documents seen (rules, correlations, filters, and documents that failed to parse). */
+  readonly total: number;
+  readonly loaded: number;
+  readonly failed: readonly RuleProblem[];
+  /** Loaded, but worth knowing (unmapped logsource, duplicate id replaced, unresolved references). */
+  readonly warnings: readonly RuleProblem[];
+  readonly rules: readonly RuleInfo[];
+}
+
+export interface DetectionOptions {
+  /** Values for Sigma `|expand` placeholders, e.g. { "%Admins%": ["alice"] }. Unknown ones reject the rule. */
+  readonly placeholders?: Readonly<Record<string, readonly string[]>>;
+  /** Rule products that run on canonical rows without `_Raw` (besides product-less rules). Default ['linux']. */
+  readonly canonicalProducts?: readonly string[];
+  /** Correlation memory bounds. */
+  readonly maxCorrelationGroups?: number;
+  readonly maxEventsPerGroup?: number;
+}
+
+export interface DetectionEngine {
+  /** Parse and compile rule files; bad documents are reported and skipped. */
+  load(sources: readonly RuleSource[]): LoadReport;
+  /** Evaluate one event; returns rule matches and any correlations it completes. */
+  evaluate(input: DetectionInput): Match[];
+  /** Close correlation windows that ended before `nowMs` (default: all), emitting what they hold. */
+  flush(nowMs?: number): Match[];
+  rules(): RuleInfo[];
+  rule(key: string): RuleInfo | undefined;
+  /** Enable or disable a rule by key; returns false when no such rule. */
+  setEnabled(key: string, enabled: boolean): boolean;
+  /** Remove a rule by key. */
+  remove(key: string): boolean;
+}
+
+interface WindowsTarget {
+  readonly channel: string; // lower-cased, or '*'
+  readonly eventIds: ReadonlySet<number> | null;
+  readonly where: Predicate | null;
+  readonly aliases: ReadonlyMap<number, number> | null;
+}
+interface CanonicalTarget { readonly table: string; readonly actionTypes: ReadonlySet<string> | null }
+
+interface CompiledRule {
+  info: RuleInfo;
+  readonly doc: SigmaRuleDocument;
+  readonly detection: CompiledDetection;
+  readonly windows: readonly WindowsTarget[];
+  readonly canonical: readonly CanonicalTarget[];
+  /** Product allowed on canonical rows. */
+  readonly canonicalOk: boolean;
+  /** Emit its own matches (false when only correlations without `generate` use it). */
+  emit: boolean;
+  readonly order: number;
+}
+
+interface BucketEntry {
+  readonly rule: CompiledRule;
+  readonly match: Predicate;
+  readonly aliases: ReadonlyMap<number, number> | null;
+}
+
+interface Bucket {
+  readonly entries: readonly BucketEntry[];
+  readonly always: readonly number[];
+  readonly automata: readonly { readonly field: number; readonly automaton: LiteralAutomaton }[];
+  readonly stamp: Uint32Array;
+  gen: number;
+  readonly candidates: number[];
+  readonly hit: (owner: number) => void;
+}
+
+function createFieldTable(): FieldTable & { readonly names: string[] } {
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  return {
+    names,
+    intern(name) {
+      let id = ids.get(name);
+      if (id === undefined) { id = names.length; names.push(name); ids.set(name, id); }
+      return id;
+    },
+    name: (id) => names[id]!,
+  };
+}
+
+const LEVEL_DEFAULT: SigmaLevel = 'medium';
+
+export function createDetectionEngine(options: DetectionOptions = {}): DetectionEngine {
+  const fields = createFieldTable();
+  const placeholders = options.placeholders ?? {};
+  const canonicalProducts = new Set(options.canonicalProducts ?? DEFAULT_CANONICAL_PRODUCTS);
+  const rules = new Map<string, CompiledRule>();
+  const filters = new Map<string, { doc: SigmaFilterDocument; match: Predicate }>();
+  const correlations = new Map<string, { doc: SigmaCorrelationDocument; info: RuleInfo }>();
+  const buckets = new Map<string, Bucket>();
+  const ctx = new EventContext(fields.names);
+  let correlator: Correlator | null = null;
+  let order = 0;
+
+  const invalidate = () => { buckets.clear(); correlator = null; };
+
+  function windowsTargets(ls: SigmaLogsource): WindowsTarget[] {
+    if (ls.product !== undefined && ls.product !== 'windows') return [];
+    const aliasMap = (a?: Readonly<Record<string, string>>) => {
+      if (!a) return null;
+      const m = new Map<number, number>();
+      for (const [from, to] of Object.entries(a)) m.set(fields.intern(from), fields.intern(to));
+      return m;
+    };
+    const wherePred = (w?: Readonly<Record<string, readonly string[]>>): Predicate | null => {
+      if (!w) return null;
+      const checks = Object.entries(w).map(([f, vals]) => ({ id: fields.intern(f), vals: new Set(vals.map((v) => v.toLowerCase())) }));
+      return (c) => checks.every(({ id, vals }) => { const t = c.lower(id); return typeof t === 'string' && vals.has(t); });
+    };
+    if (ls.category !== undefined) {
+      const sources = WINDOWS_CATEGORY_SOURCES[ls.category];
+      if (!sources) return [];
+      const out: WindowsTarget[] = [];
+      for (const s of sources) for (const ch of s.channels) {
+        out.push({ channel: ch, eventIds: s.eventIds ? new Set(s.eventIds) : null, where: wherePred(s.where), aliases: aliasMap(s.fieldAliases) });
+      }
+      return out;
+    }
+    if (ls.service !== undefined) {
+      const chans = WINDOWS_SERVICE_CHANNELS[ls.service];
+      if (!chans) return [];
+      return chans.map((ch) => ({ channel: ch, eventIds: null, where: null, aliases: null }));
+    }
+    return ls.product === 'windows' ? [{ channel: '*', eventIds: null, where: null, aliases: null }] : [];
+  }
+
+  function canonicalTargets(ls: SigmaLogsource): CanonicalTarget[] {
+    if (ls.category === undefined) return [];
+    return (CANONICAL_CATEGORY_TABLES[ls.category] ?? []).map((s) => ({
+      table: s.table, actionTypes: s.actionTypes ? new Set(s.actionTypes.map((a) => a.toLowerCase())) : null,
+    }));
+  }
+
+  function infoOf(doc: SigmaRuleDocument | SigmaCorrelationDocument, key: string, mapped: boolean): RuleInfo {
+    return Object.freeze({
+      key, kind: doc.type === 'rule' ? 'rule' : 'correlation', id: doc.id, name: doc.name, title: doc.title,
+      description: doc.description, status: doc.status, level: doc.level ?? LEVEL_DEFAULT, author: doc.author,
+      references: doc.references, tags: doc.tags, license: doc.license, falsepositives: doc.falsepositives,
+      logsource: doc.type === 'rule' ? doc.logsource : undefined, file: doc.location.file, line: doc.location.line,
+      pack: doc.pack, enabled: true, mapped,
+    } satisfies RuleInfo);
+  }
+
+  function load(sources: readonly RuleSource[]): LoadReport {
+    const failed: RuleProblem[] = [];
+    const warnings: RuleProblem[] = [];
+    const loaded: RuleInfo[] = [];
+    let total = 0;
+    for (const source of sources) {
+      const parsed = parseSigmaYaml(source);
+      total += parsed.documents.length + parsed.problems.length;
+      failed.push(...parsed.problems);
+      parsed.documents.forEach((doc, index) => {
+        const key = doc.id ?? doc.name ?? `${doc.location.file}#${index + 1}`;
+        const where = { file: doc.location.file, line: doc.location.line, column: doc.location.column, ruleId: doc.id, title: doc.title };
+        try {
+          if (doc.type === 'rule') {
+            const detection = compileDetection(doc.detection, doc.conditions, { fields, placeholders });
+            const windows = windowsTargets(doc.logsource);
+            const canonical = canonicalTargets(doc.logsource);
+            const canonicalOk = doc.logsource.product === undefined || canonicalProducts.has(doc.logsource.product);
+            const mapped = windows.length > 0 || (canonicalOk && canonical.length > 0);
+            if (rules.has(key) || correlations.has(key)) warnings.push({ ...where, reason: `duplicate rule key "${key}" replaced` });
+            const info = infoOf(doc, key, mapped);
+            if (!mapped) warnings.push({ ...where, reason: `logsource ${JSON.stringify(doc.logsource)} maps to no known event source` });
+            rules.set(key, { info, doc, detection, windows, canonical, canonicalOk, emit: true, order: order++ });
+            loaded.push(info);
+          } else if (doc.type === 'filter') {
+            const compiled = compileDetection(doc.detection, doc.conditions, { fields, placeholders });
+            filters.set(key, { doc, match: compiled.match });
+            loaded.push(Object.freeze({ ...infoOf({ ...doc, type: 'rule', detection: {}, conditions: [] } as SigmaRuleDocument, key, true) }));
+          } else {
+            const info = infoOf(doc, key, true);
+            correlations.set(key, { doc, info });
+            loaded.push(info);
+          }
+        } catch (err) {
+          if (err instanceof RuleCompileError) {
+            const loc = 'locate' in doc ? doc.locate(err.path) : doc.location;
+            failed.push({ ...where, line: loc.line, column: loc.column, reason: err.message });
+          } else throw err;
+        }
+      });
+    }
+    invalidate();
+    // Correlation references are checked now, so the report says what cannot fire yet.
+    for (const { doc } of correlations.values()) {
+      for (const ref of doc.correlation.rules) {
+        if (!resolveRef(ref)) warnings.push({ ...doc.location, ruleId: doc.id, title: doc.title, reason: `correlation references unknown rule "${ref}"` });
+      }
+    }
+    for (const f of filters.values()) {
+      for (const ref of f.doc.rules) {
+        if (!resolveRef(ref)) warnings.push({ ...f.doc.location, ruleId: f.doc.id, title: f.doc.title, reason: `filter references unknown rule "${ref}"` });
+      }
+    }
+    return { total, loaded: loaded.length, failed, warnings, rules: loaded };
+  }
+
+  function resolveRef(ref: string): string | undefined {
+    if (rules.has(ref) || correlations.has(ref)) return ref;
+    for (const [k, r] of rules) if (r.doc.name === ref || r.doc.id === ref) return k;
+    for (const [k, c] of correlations) if (c.doc.name === ref || c.doc.id === ref) return k;
+    return undefined;
+  }
+
+  function ensureCorrelator(): Correlator {
+    if (correlator) return correlator;
+    const active = [...correlations.values()].filter((c) => c.info.enabled);
+    correlator = createCorrelator(active.map((c) => ({ doc: c.doc, info: c.info })), {
+      resolve: resolveRef,
+      nameOf: (key) => rules.get(key)?.doc.name ?? correlations.get(key)?.doc.name ?? key,
+      maxGroups: options.maxCorrelationGroups ?? 10_000,
+      maxEventsPerGroup: options.maxEventsPerGroup ?? 1_000,
+    });
+    for (const r of rules.values()) r.emit = correlator.emits(r.info.key);
+    return correlator;
+  }
+
+  function entryFor(rule: CompiledRule, aliases: ReadonlyMap<number, number> | null, where: Predicate | null): BucketEntry {
+    let match = rule.detection.match;
+    const fs: Predicate[] = [];
+    for (const f of filters.values()) {
+      if (f.doc.rules.some((ref) => ref === rule.info.key || ref === rule.doc.id || ref === rule.doc.name)) fs.push(f.match);
+    }
+    if (fs.length > 0) {
+      // Filters (Sigma filters spec): the rule matches only where no filter condition holds.
+      const base = match;
+      match = (c) => { if (!base(c)) return false; for (const f of fs) if (f(c)) return false; return true; };
+    }
+    if (where) { const inner = match; match = (c) => where(c) && inner(c); }
+    return { rule, match, aliases };
+  }
+
+  function buildBucket(entries: BucketEntry[]): Bucket {
+    entries.sort((a, b) => a.rule.order - b.rule.order);
+    const always: number[] = [];
+    const perField = new Map<number, { literal: string; owner: number }[]>();
+    entries.forEach((e, i) => {
+      const need = e.rule.detection.need;
+      if (need === null) { always.push(i); return; }
+      for (const atom of need) {
+        const field = e.aliases?.get(atom.field) ?? atom.field;
+        let list = perField.get(field);
+        if (!list) { list = []; perField.set(field, list); }
+        list.push({ literal: atom.literal, owner: i });
+      }
+    });
+    const automata = [...perField].map(([field, lits]) => ({ field, automaton: buildAutomaton(lits) }));
+    const stamp = new Uint32Array(entries.length);
+    const candidates: number[] = [];
+    const bucket: Bucket = {
+      entries, always, automata, stamp, gen: 1, candidates,
+      hit: (o) => { if (stamp[o] !== bucket.gen) { stamp[o] = bucket.gen; candidates.push(o); } },
+    };
+    return bucket;
+  }
+
+  function windowsBucket(channel: string, eventId: number): Bucket {
+    const entries: BucketEntry[] = [];
+    for (const rule of rules.values()) {
+      if (!rule.info.enabled) continue;
+      for (const t of rule.windows) {
+        if ((t.channel === '*' || t.channel === channel) && (t.eventIds === null || t.eventIds.has(eventId))) {
+          entries.push(entryFor(rule, t.aliases, t.where));
+          break;
+        }
+      }
+    }
+    return buildBucket(entries);
+  }
+
+  function canonicalBucket(table: string, actionType: string): Bucket {
+    const entries: BucketEntry[] = [];
+    for (const rule of rules.values()) {
+      if (!rule.info.enabled || !rule.canonicalOk) continue;
+      if (rule.canonical.some((t) => t.table === table && (t.actionTypes === null || actionType === '' || t.actionTypes.has(actionType)))) {
+        entries.push(entryFor(rule, null, null));
+      }
+    }
+    return buildBucket(entries);
+  }
+
+  function evaluate(input: DetectionInput): Match[] {
+    const row = input.row;
+    const rawValue = row._Raw;
+    const raw = rawValue !== null && typeof rawValue === 'object' && !Array.isArray(rawValue) ? (rawValue as Record<string, unknown>) : null;
+    let bucket: Bucket | undefined;
+    let key: string;
+    const channel = raw !== null ? raw.Channel : undefined;
+    if (typeof channel === 'string') {
+      const ch = channel.toLowerCase();
+      const eid = Number(raw!.EventID);
+      key = `w\u0001${ch}\u0001${eid}`;
+      bucket = buckets.get(key);
+      if (bucket === undefined) { bucket = windowsBucket(ch, eid); buckets.set(key, bucket); }
+    } else {
+      const at = typeof row.ActionType === 'string' ? row.ActionType.toLowerCase() : '';
+      key = `c\u0001${input.table}\u0001${at}`;
+      bucket = buckets.get(key);
+      if (bucket === undefined) { bucket = canonicalBucket(input.table, at); buckets.set(key, bucket); }
+    }
+    if (bucket.entries.length === 0) return [];
+    ctx.reset(row, raw, FIELD_MAPPINGS[input.table as keyof typeof FIELD_MAPPINGS] ?? null);
+    bucket.gen = bucket.gen === 0xffffffff ? 1 : bucket.gen + 1;
+    if (bucket.gen === 1) bucket.stamp.fill(0);
+    const cand = bucket.candidates;
+    cand.length = 0;
+    for (const { field, automaton } of bucket.automata) {
+      const v = ctx.lower(field);
+      if (v === null) continue;
+      if (typeof v === 'string') automaton.scan(v, bucket.hit);
+      else for (const s of v) automaton.scan(s, bucket.hit);
+    }
+    for (const i of bucket.always) bucket.hit(i);
+    if (cand.length === 0) return [];
+    if (cand.length > 1) cand.sort((a, b) => a - b);
+    let out: Match[] | null = null;
+    const corr = correlations.size > 0 ? ensureCorrelator() : null;
+    for (const i of cand) {
+      const e = bucket.entries[i]!;
+      ctx.aliases = e.aliases;
+      if (!e.match(ctx)) continue;
+      out ??= [];
+      if (corr === null || e.rule.emit) out.push({ rule: e.rule.info, input, events: [input] });
+      if (corr !== null && corr.consumes(e.rule.info.key)) {
+        const aliases = e.aliases;
+        const source: MatchSource = {
+          field: (name) => {
+            ctx.aliases = aliases;
+            const t = ctx.text(fields.intern(name));
+            return t === null ? null : typeof t === 'string' ? t : t.join(',');
+          },
+        };
+        out.push(...corr.feed(e.rule.info.key, source, input));
+      }
+    }
+    ctx.aliases = null;
+    return out ?? [];
+  }
+
+  function setEnabled(key: string, enabled: boolean): boolean {
+    const r = rules.get(key);
+    if (r) { r.info = Object.freeze({ ...r.info, enabled }); invalidate(); return true; }
+    const c = correlations.get(key);
+    if (c) { c.info = Object.freeze({ ...c.info, enabled }); invalidate(); return true; }
+    return false;
+  }
+
+  return {
+    load,
+    evaluate,
+    flush: (nowMs) => (correlations.size > 0 ? ensureCorrelator().flush(nowMs) : []),
+    rules: () => [...[...rules.values()].map((r) => r.info), ...[...correlations.values()].map((c) => c.info)],
+    rule: (key) => rules.get(key)?.info ?? correlations.get(key)?.info,
+    setEnabled,
+    remove: (key) => {
+      const ok = rules.delete(key) || correlations.delete(key) || filters.delete(key);
+      if (ok) invalidate();
+      return ok;
+    },
+  };
+}
