@@ -29,7 +29,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   const bus = createMemoryBus({
     onHandlerError: (error, context) => app?.log.error({ err: error, ...context }, 'bus handler failed'),
   });
-  const accounts = await createAccounts({ store, adminToken: config.adminToken });
+  const accounts = await createAccounts({ store, bus, adminToken: config.adminToken });
   const bootstrap = await accounts.bootstrapAdmin(config.adminPassword);
 
   const metrics = createMetrics({ busLag: () => bus.lag() });

@@ -3,5 +3,6 @@ export { createIngestService } from './ingest-service.js';
 export type { IngestService, IngestResult, IngestOptions, IngestCounters } from './ingest-service.js';
 export { validateRows } from './row-validator.js';
 export type { RowRejection } from './row-validator.js';
+export { parseJsonDocuments } from './json-documents.js';
 export { normaliseWindowsEvent, flattenWindowsEvent, deviceIdFor } from './windows-normaliser.js';
 export type { NormalisedEvent } from './windows-normaliser.js';

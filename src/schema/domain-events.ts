@@ -7,6 +7,11 @@ import type { CanonicalRow, ComplianceState, RaisedAlert, RiskLevel } from './en
 export interface DomainEvents {
   /** Rows committed to a telemetry table (emitted after commit, never before). */
   'telemetry.ingested': { readonly table: string; readonly sensorId: string; readonly rows: readonly CanonicalRow[] };
+  /** A device exchanged a one-time enrollment token for its identity (sensor credential and key). */
+  'device.enrolled': {
+    readonly deviceId: string; readonly sensorId: string; readonly hostname: string; readonly os: string;
+    readonly osVersion: string; readonly deviceGroup: string | null; readonly publicKeyJwk: Readonly<Record<string, unknown>> | null;
+  };
   'alert.raised': { readonly alert: RaisedAlert };
   'alert.updated': { readonly alertId: string; readonly incidentId: string; readonly changes: Readonly<Record<string, unknown>> };
   'incident.created': { readonly incidentId: string };

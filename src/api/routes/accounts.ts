@@ -65,6 +65,35 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     return reply.status(204).send();
   });
 
+  app.post('/api/v1/enrollment-tokens', { preHandler: requireRole('admin') }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const created = await accounts.createEnrollmentToken({
+      name: typeof body.name === 'string' ? body.name : undefined,
+      deviceGroup: typeof body.deviceGroup === 'string' ? body.deviceGroup : undefined,
+      createdBy: request.principal!.name,
+    });
+    await deps.audit?.({ actor: request.principal!.name, action: 'enrollment-token.create', target: created.id });
+    return reply.status(201).send(created);
+  });
+
+  // A new device has no credential yet: the one-time enrollment token in the body is its proof.
+  app.post('/api/v1/enroll', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const jwk = body.publicKeyJwk;
+    if (jwk !== undefined && (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk))) {
+      throw new VigilError('bad_request', 400, "'publicKeyJwk' must be a JWK object");
+    }
+    const enrollment = await accounts.enroll({
+      token: requireString(body, 'token'),
+      hostname: requireString(body, 'hostname'),
+      os: typeof body.os === 'string' ? body.os : 'Linux',
+      osVersion: typeof body.osVersion === 'string' ? body.osVersion : '',
+      publicKeyJwk: jwk as Record<string, unknown> | undefined,
+    });
+    await deps.audit?.({ actor: `device:${enrollment.deviceId}`, action: 'device.enroll', target: enrollment.sensorId });
+    return reply.status(201).send(enrollment);
+  });
+
   app.post('/api/v1/tokens', { preHandler: requireRole('admin') }, async (request, reply) => {
     const created = await accounts.createApiToken(requireString(request.body, 'name'), requireString(request.body, 'role') as Role, request.principal!.id);
     return reply.status(201).send(created);
