@@ -29,6 +29,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   handle.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   handle.pragma('busy_timeout = 5000');
   handle.pragma('foreign_keys = ON');
+  handle.pragma('cache_size = -65536'); // 64 MiB of page cache: index updates on ingest stay in memory
   ensureTelemetryTables(handle);
   handle.exec(`CREATE TABLE IF NOT EXISTS "_migrations" (
     "module" TEXT NOT NULL, "version" INTEGER NOT NULL, "name" TEXT NOT NULL, "applied_at" INTEGER NOT NULL,
