@@ -1,0 +1,120 @@
+// Advanced hunting: KQL text → parse → compile → run on the store's read-only query connection.
+// Limits follow Defender (MicrosoftDocs/defender-docs advanced-hunting-limits.md): 30 days of data,
+// 30,000 result rows, a timeout that cancels the query.
+import { VigilError } from '../errors/index.js';
+import type { Store } from '../store/index.js';
+import type { Column, KqlType } from './compiler-types.js';
+import { compileKql, type CompiledQuery } from './kql-compiler.js';
+import { parseKql } from './kql-parser.js';
+import { sqliteDialect, type SqlDialect } from './sql-dialect.js';
+import { datetimeToString, timespanToString } from './sqlite-functions.js';
+
+export interface HuntingOptions {
+  readonly store: Pick<Store, 'query' | 'dialect'>;
+  /** Rows older than this many days are outside every query (Defender: 30). 0 disables the window. */
+  readonly defaultWindowDays?: number;
+  /** Cancel a query after this long (Defender: 10 minutes). */
+  readonly timeoutMs?: number;
+  /** Result cap; more rows set `truncated` (Defender: 30,000). */
+  readonly maxRows?: number;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+export interface HuntOptions {
+  readonly timeoutMs?: number;
+  readonly maxRows?: number;
+  readonly windowDays?: number;
+}
+
+export interface HuntResult {
+  readonly columns: readonly Column[];
+  /** Values in API form: datetimes as ISO-8601 strings, timespans as [d.]hh:mm:ss, dynamic parsed, bools as booleans. */
+  readonly rows: unknown[][];
+  readonly truncated: boolean;
+  readonly stats: { readonly elapsedMs: number; readonly rowsReturned: number; readonly rowsScanned?: number; readonly tables: readonly string[] };
+  /** The `render` operator's chart, kept for the console. */
+  readonly render?: { readonly chart: string; readonly properties: Readonly<Record<string, unknown>> };
+}
+
+export interface HuntingService {
+  hunt(query: string, options?: HuntOptions): Promise<HuntResult>;
+  /** Parse and compile only: the SQL a query becomes (for `--explain` and tests). */
+  compile(query: string, options?: HuntOptions): CompiledQuery;
+}
+
+export function createHuntingService(options: HuntingOptions): HuntingService {
+  const dialect: SqlDialect = sqliteDialect;
+  if (options.store.dialect !== 'sqlite') {
+    throw new VigilError('config_invalid', 500, 'hunting supports the SQLite store only for now');
+  }
+  const windowDays = options.defaultWindowDays ?? 30;
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const maxRows = options.maxRows ?? 30_000;
+  const clock = options.now ?? Date.now;
+
+  const compile = (query: string, o: HuntOptions = {}): CompiledQuery => {
+    if (typeof query !== 'string' || !query.trim()) throw new VigilError('kql_syntax', 400, 'The query is empty');
+    const tree = parseKql(query);
+    return compileKql(query, tree, { dialect, now: clock(), windowDays: o.windowDays ?? windowDays });
+  };
+
+  return {
+    compile,
+    async hunt(query, o = {}) {
+      const started = performance.now();
+      const compiled = compile(query, o);
+      let result;
+      try {
+        result = await options.store.query(compiled.sql, compiled.params, { timeoutMs: o.timeoutMs ?? timeoutMs, maxRows: o.maxRows ?? maxRows });
+      } catch (error) {
+        if (error instanceof VigilError && error.code === 'query_timeout') throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        throw new VigilError('kql_execution', 400, `The query could not run: ${message}`, { sql: compiled.sql }, { cause: error });
+      }
+      const converters = compiled.columns.map((c) => converter(c.type));
+      const rows = result.rows.map((r) => r.map((v, i) => (converters[i] ? converters[i](v) : v)));
+      return {
+        columns: compiled.columns,
+        rows,
+        truncated: result.truncated,
+        stats: { elapsedMs: Math.round(performance.now() - started), rowsReturned: rows.length, tables: compiled.tables },
+        ...(compiled.render ? { render: compiled.render } : {}),
+      };
+    },
+  };
+}
+
+/** SQL storage value → API value for a KQL type. */
+export function converter(type: KqlType): (v: unknown) => unknown {
+  switch (type) {
+    case 'datetime':
+      return (v) => (typeof v === 'number' ? new Date(v).toISOString() : v === null ? null : v);
+    case 'timespan':
+      return (v) => (typeof v === 'number' ? timespanToString(v) : v);
+    case 'bool':
+      return (v) => (v === null || v === undefined ? null : v === 1 || v === true || v === '1' || v === 'true');
+    case 'dynamic':
+      return (v) => {
+        if (typeof v !== 'string') return v ?? null;
+        const t = v.trimStart();
+        if (t.startsWith('[') || t.startsWith('{') || t.startsWith('"')) {
+          try {
+            return JSON.parse(v);
+          } catch {
+            return v;
+          }
+        }
+        return v;
+      };
+    case 'string':
+    case 'guid':
+      return (v) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v));
+    case 'int':
+    case 'long':
+    case 'real':
+      return (v) => (typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : v ?? null);
+  }
+}
+
+export { datetimeToString };

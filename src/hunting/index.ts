@@ -1,0 +1,18 @@
+// Advanced hunting: KQL over the telemetry tables (parser → SQL compiler → executor).
+export { createHuntingService, converter } from './hunting-service.js';
+export type { HuntingService, HuntingOptions, HuntOptions, HuntResult } from './hunting-service.js';
+export { parseKql } from './kql-parser.js';
+export { compileKql } from './kql-compiler.js';
+export type { CompileOptions, CompiledQuery } from './kql-compiler.js';
+export type { Column as HuntColumn, KqlType } from './compiler-types.js';
+export type { Query as KqlQuery, Expr as KqlExpr, TabularOp as KqlTabularOp } from './kql-nodes.js';
+export { KqlError } from './kql-errors.js';
+export { sqliteDialect } from './sql-dialect.js';
+export type { SqlDialect } from './sql-dialect.js';
+export { registerKqlSqliteFunctions, registerSqlFunctions, hasTerm } from './sqlite-functions.js';
+
+/**
+ * Module path to pass as SqliteStoreOptions.queryFunctionsModule, so every read-only query
+ * connection gets the kql_* SQL functions: `createSqliteStore({ file, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE })`.
+ */
+export const KQL_SQL_FUNCTIONS_MODULE: string = new URL('./sqlite-functions.ts', import.meta.url).href;
