@@ -6,9 +6,12 @@ import { createSqliteStore, type Store } from './store/index.js';
 import { createMemoryBus, type Bus } from './bus/index.js';
 import { createIngestService } from './ingest/index.js';
 import { createAccounts, type Accounts } from './identity/index.js';
+// response
+import { createAuditLog, createResponse, type AuditLog, type ResponseModule } from './response/index.js';
 import {
   createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
 } from './api/index.js';
+import { registerResponseRoutes } from './api/index.js'; // response
 
 export interface Platform {
   readonly url: string;
@@ -16,6 +19,9 @@ export interface Platform {
   readonly store: Store;
   readonly bus: Bus;
   readonly accounts: Accounts;
+  // response
+  readonly audit: AuditLog;
+  readonly response: ResponseModule;
   /** Set on the first start when the admin password was generated: show it once. */
   readonly firstAdmin?: { username: string; password: string };
   /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
@@ -31,15 +37,24 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   });
   const accounts = await createAccounts({ store, bus, adminToken: config.adminToken });
   const bootstrap = await accounts.bootstrapAdmin(config.adminPassword);
+  // response: the hash-chained audit log (others receive it as `audit`), actions, command channel, investigations.
+  // fourEyes is read as an optional config field until the config module gains the option.
+  const audit = await createAuditLog({ store });
+  const response = await createResponse({
+    store, bus, audit, filesDir: join(dataDir, 'response-files'),
+    fourEyes: (config as VigilConfig & { fourEyes?: boolean }).fourEyes ?? false,
+    onError: (error, context) => app?.log.error({ err: error }, context),
+  });
 
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
 
   let ready = false;
   app = createApiServer({ accounts, metrics, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel, ready: () => ready });
-  registerAccountRoutes(app, { accounts });
+  registerAccountRoutes(app, { accounts, audit: async (entry) => { await audit.record(entry); } });
   registerIngestRoutes(app, { ingest });
   registerEventRoutes(app, { store });
+  registerResponseRoutes(app, { response }); // response
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -49,11 +64,12 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
 
   let closing: Promise<void> | undefined;
   return {
-    url, app, store, bus, accounts,
+    url, app, store, bus, accounts, audit, response,
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
         ready = false;
+        await response.close(); // response: stop the sweep, answer waiting long-polls
         await app!.close();
         await bus.close();
         await store.close();

@@ -7,3 +7,5 @@ export type { Metrics } from './metrics.js';
 export { registerIngestRoutes } from './routes/ingest.js';
 export { registerEventRoutes } from './routes/events.js';
 export { registerAccountRoutes } from './routes/accounts.js';
+// response
+export { registerResponseRoutes } from './routes/response.js';

@@ -1,0 +1,160 @@
+import { VigilError } from '../errors/index.js';
+import type { ActionKind, ActionRecord, TargetType, UserActions } from './types.js';
+
+type Params = Record<string, unknown>;
+
+const bad = (kind: string, message: string) => new VigilError('bad_request', 400, `${kind}: ${message}`);
+
+function objectOf(kind: string, params: unknown): Params {
+  if (params === undefined || params === null) return {};
+  if (typeof params !== 'object' || Array.isArray(params)) throw bad(kind, 'params must be an object');
+  return params as Params;
+}
+
+function only(kind: string, p: Params, allowed: readonly string[]): void {
+  const extra = Object.keys(p).filter((k) => !allowed.includes(k));
+  if (extra.length) throw bad(kind, `unknown parameter${extra.length > 1 ? 's' : ''} ${extra.join(', ')}`);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function sha256Param(kind: string, value: unknown, required: boolean): string | undefined {
+  if (value === undefined || value === null) {
+    if (required) throw bad(kind, "'sha256' is required");
+    return undefined;
+  }
+  if (typeof value !== 'string' || !SHA256.test(value.toLowerCase())) throw bad(kind, "'sha256' must be 64 hex digits");
+  return value.toLowerCase();
+}
+
+function pathParam(kind: string, value: unknown, required: boolean): string | undefined {
+  if (value === undefined || value === null) {
+    if (required) throw bad(kind, "'path' is required");
+    return undefined;
+  }
+  if (typeof value !== 'string' || value === '' || value.length > 4096 || value.includes('\0')) {
+    throw bad(kind, "'path' must be a non-empty path");
+  }
+  if (!value.startsWith('/') && !/^[a-z]:\\/i.test(value) && !value.startsWith('%')) throw bad(kind, "'path' must be absolute");
+  return value;
+}
+
+/** A device action carried out by the agent over the command channel; the command has the action's kind and params. */
+function deviceKind(kind: string, description: string, validate: (p: Params) => Params, extra: Partial<ActionKind> = {}): ActionKind {
+  return {
+    kind,
+    targetType: 'device',
+    description,
+    validate: (params) => validate(objectOf(kind, params)),
+    async execute(action, context) {
+      const command = await context.enqueueCommand({ deviceId: action.target, kind, params: action.params, actionId: action.id });
+      return { state: 'dispatched', commandId: command.id };
+    },
+    ...extra,
+  };
+}
+
+const none = (kind: string) => (p: Params) => {
+  only(kind, p, []);
+  return {};
+};
+
+/** Device actions (Defender's respond-machine-alerts, adapted): the agent's command kinds. */
+export function deviceActionKinds(): ActionKind[] {
+  return [
+    deviceKind('isolate', 'Isolate the device from the network (the channel to Vigil stays open)', (p) => {
+      only('isolate', p, ['allow']);
+      const allow = p.allow ?? [];
+      if (!Array.isArray(allow) || allow.some((h) => typeof h !== 'string' || h === '' || h.length > 255)) {
+        throw bad('isolate', "'allow' must be a list of host names or addresses");
+      }
+      return { allow };
+    }, { undo: () => ({ kind: 'release', params: {} }) }),
+    deviceKind('release', 'Release the device from isolation', none('release')),
+    deviceKind('stop_process', 'Stop a process by pid and/or every process whose image has the SHA-256', (p) => {
+      only('stop_process', p, ['pid', 'sha256', 'path']);
+      const pid = p.pid;
+      if (pid !== undefined && (!Number.isInteger(pid) || (pid as number) <= 0)) throw bad('stop_process', "'pid' must be a positive integer");
+      const sha256 = sha256Param('stop_process', p.sha256, false);
+      if (pid === undefined && sha256 === undefined) throw bad('stop_process', "give 'pid' or 'sha256'");
+      const path = pathParam('stop_process', p.path, false);
+      return { ...(pid !== undefined ? { pid } : {}), ...(sha256 ? { sha256 } : {}), ...(path ? { path } : {}) };
+    }, { pathOf: (p) => (typeof p.path === 'string' ? p.path : undefined) }),
+    deviceKind('quarantine_file', 'Move a file into quarantine (by path and/or every copy with the SHA-256)', (p) => {
+      only('quarantine_file', p, ['path', 'sha256']);
+      const path = pathParam('quarantine_file', p.path, false);
+      const sha256 = sha256Param('quarantine_file', p.sha256, false);
+      if (!path && !sha256) throw bad('quarantine_file', "give 'path' or 'sha256'");
+      return { ...(path ? { path } : {}), ...(sha256 ? { sha256 } : {}) };
+    }, {
+      pathOf: (p) => (typeof p.path === 'string' ? p.path : undefined),
+      // Restores every quarantined copy of the same file on the device ("and X more instances").
+      undo: (action: ActionRecord) => {
+        const sha256 = typeof action.params.sha256 === 'string' ? action.params.sha256
+          : typeof (action.output as Params | undefined)?.sha256 === 'string' ? (action.output as Params).sha256 as string : undefined;
+        return sha256 ? { kind: 'restore_file', params: { sha256 } } : undefined;
+      },
+    }),
+    deviceKind('restore_file', 'Restore a quarantined file', (p) => {
+      only('restore_file', p, ['sha256']);
+      return { sha256: sha256Param('restore_file', p.sha256, true) };
+    }),
+    deviceKind('run_scan', 'Antivirus scan, quick or full', (p) => {
+      only('run_scan', p, ['type']);
+      const type = p.type ?? 'quick';
+      if (type !== 'quick' && type !== 'full') throw bad('run_scan', "'type' must be 'quick' or 'full'");
+      return { type };
+    }),
+    deviceKind('collect_package', 'Collect an investigation package (uploaded over the channel)', none('collect_package')),
+    deviceKind('restrict_app', 'Restrict app execution to trusted binaries', none('restrict_app'), {
+      undo: () => ({ kind: 'unrestrict_app', params: {} }),
+    }),
+    deviceKind('unrestrict_app', 'Remove the app execution restriction', none('unrestrict_app')),
+    deviceKind('remove_persistence', 'Remove a persistence file (cron table, systemd unit)', (p) => {
+      only('remove_persistence', p, ['path']);
+      return { path: pathParam('remove_persistence', p.path, true) };
+    }, { pathOf: (p) => (typeof p.path === 'string' ? p.path : undefined) }),
+  ];
+}
+
+function userKind(kind: string, description: string, run: (key: string) => Promise<void>, undo?: string): ActionKind {
+  return {
+    kind,
+    targetType: 'user',
+    description,
+    validate(params) {
+      const p = objectOf(kind, params);
+      only(kind, p, []);
+      return {};
+    },
+    async execute(action) {
+      try {
+        await run(action.target);
+        return { state: 'succeeded' };
+      } catch (error) {
+        return { state: 'failed', message: error instanceof VigilError && error.expose ? error.message : 'the identity provider refused the action' };
+      }
+    },
+    ...(undo ? { undo: () => ({ kind: undo, params: {} }) } : {}),
+  };
+}
+
+/** User actions (Defender for Identity's remediation actions), carried out by identity's implementation. */
+export function userActionKinds(users: UserActions): ActionKind[] {
+  return [
+    userKind('disable_user', 'Disable the account', (k) => users.disable(k), 'enable_user'),
+    userKind('enable_user', 'Enable the account', (k) => users.enable(k)),
+    userKind('revoke_sessions', 'Revoke every session and refresh token of the user', (k) => users.revokeSessions(k)),
+    userKind('require_password_reset', 'Require a password change at next sign-in', (k) => users.requirePasswordReset(k)),
+    userKind('confirm_compromised', 'Confirm the user compromised (user risk high)', (k) => users.confirmCompromised(k)),
+  ];
+}
+
+/** Target keys, per the entity-key contract: devices by DeviceId, users lower-case, hashes lower-case. */
+export function normaliseTarget(targetType: TargetType, target: unknown): string {
+  if (typeof target !== 'string' || target.trim() === '' || target.length > 512) {
+    throw new VigilError('bad_request', 400, "'target' is required (a device id, user key, message id or indicator value)");
+  }
+  const value = target.trim();
+  return targetType === 'user' ? value.toLowerCase() : value;
+}
