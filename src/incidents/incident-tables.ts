@@ -1,0 +1,130 @@
+// State tables of the incidents module. Times are epoch milliseconds UTC; lists and objects are JSON text.
+import type { Migration } from '../store/index.js';
+
+export const INCIDENT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'alerts, incidents, entity index, comments, activity, suppression rules, risk',
+    async up(db) {
+      await db.schema.createTable('incidents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('title_custom', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('severity_rank', 'integer', (c) => c.notNull())
+        .addColumn('classification', 'text', (c) => c.notNull())
+        .addColumn('determination', 'text', (c) => c.notNull())
+        .addColumn('assigned_to', 'text')
+        .addColumn('custom_tags', 'text', (c) => c.notNull())
+        .addColumn('system_tags', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('redirect_incident_id', 'text')
+        .addColumn('alert_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .addColumn('first_activity', 'bigint', (c) => c.notNull())
+        .addColumn('last_activity', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('incidents_status_last').on('incidents').columns(['status', 'last_activity']).execute();
+      await db.schema.createIndex('incidents_updated').on('incidents').column('updated_at').execute();
+
+      await db.schema.createTable('incident_alerts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('incident_id', 'text')
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('severity_rank', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('classification', 'text', (c) => c.notNull())
+        .addColumn('determination', 'text', (c) => c.notNull())
+        .addColumn('assigned_to', 'text')
+        .addColumn('detection_source', 'text', (c) => c.notNull())
+        .addColumn('service_source', 'text', (c) => c.notNull())
+        .addColumn('category', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text')
+        .addColumn('dedup_key', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('first_activity', 'bigint', (c) => c.notNull())
+        .addColumn('last_activity', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .addColumn('suppressed', 'integer', (c) => c.notNull())
+        .addColumn('suppression_rule_id', 'text')
+        // description, mitreTechniques, tactics, rule, evidence, events
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('incident_alerts_incident').on('incident_alerts').column('incident_id').execute();
+      await db.schema.createIndex('incident_alerts_last').on('incident_alerts').column('last_activity').execute();
+      await db.schema.createIndex('incident_alerts_status').on('incident_alerts').columns(['status', 'suppressed']).execute();
+
+      // Evidence entities of each alert that correlate (device, user, mailbox, file, process, ip, url, sender).
+      await db.schema.createTable('incident_alert_entities')
+        .addColumn('alert_id', 'text', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_alert_entities_pk', ['alert_id', 'entity', 'role'])
+        .execute();
+      await db.schema.createIndex('incident_alert_entities_entity').on('incident_alert_entities').column('entity').execute();
+
+      // entity → incidents that hold it: correlation looks entities up here instead of scanning alerts.
+      await db.schema.createTable('incident_entity_index')
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_entity_index_pk', ['entity', 'incident_id'])
+        .execute();
+      await db.schema.createIndex('incident_entity_index_incident').on('incident_entity_index').column('incident_id').execute();
+
+      await db.schema.createTable('incident_comments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('incident_comments_incident').on('incident_comments').column('incident_id').execute();
+
+      await db.schema.createTable('incident_activity')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('alert_id', 'text')
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('incident_activity_incident').on('incident_activity').columns(['incident_id', 'at']).execute();
+
+      await db.schema.createTable('incident_suppression_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text')
+        .addColumn('entity_kind', 'text')
+        .addColumn('entity_key', 'text')
+        .addColumn('fields', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('incident_risk')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('active_alerts', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_risk_pk', ['kind', 'key'])
+        .execute();
+    },
+  },
+];
