@@ -12,6 +12,7 @@ import {
   createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
 } from './api/index.js';
 import { registerResponseRoutes } from './api/index.js'; // response
+import { registerConsoleRoutes } from './api/static.js'; // console
 
 export interface Platform {
   readonly url: string;
@@ -54,6 +55,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerAccountRoutes(app, { accounts, audit: async (entry) => { await audit.record(entry); } });
   registerIngestRoutes(app, { ingest });
   registerEventRoutes(app, { store });
+  registerConsoleRoutes(app, { distDir: new URL('../console/dist', import.meta.url) }); // console: the SOC console at /
   registerResponseRoutes(app, { response }); // response
 
   await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,160 @@
+import { useState } from 'react';
+import { api, listOf } from '../api';
+import { GenericTable } from '../components/GenericTable';
+import { Card, ConfirmButton, ErrorView, Field, Loading, PageHeader, Result, Tabs } from '../components/ui';
+import { str, titleCase } from '../format';
+import { useAction, useApi } from '../hooks';
+import { useSearchParams } from '../router';
+
+const LEVELS = ['full', 'semi_all', 'semi_core', 'semi_non_temp', 'none'];
+const LEVEL_NAMES: Record<string, string> = {
+  full: 'Full – remediate threats automatically', semi_all: 'Semi – approval for any remediation', semi_core: 'Semi – approval for core folders',
+  semi_non_temp: 'Semi – approval for non-temp folders', none: 'No automated response',
+};
+const TABS = [
+  { id: 'groups', label: 'Device groups' }, { id: 'compliance', label: 'Compliance policies' }, { id: 'ca', label: 'Conditional Access' },
+  { id: 'apps', label: 'Apps' }, { id: 'accounts', label: 'Users and roles' }, { id: 'sensors', label: 'Sensors and enrollment' }, { id: 'mail', label: 'Mail policy' },
+];
+
+export default function Settings() {
+  const [params, setParams] = useSearchParams();
+  const tab = params.get('tab') ?? 'groups';
+  return (
+    <div>
+      <PageHeader title="Settings" />
+      <Tabs value={tab} onChange={(t) => setParams({ tab: t === 'groups' ? undefined : t })} tabs={TABS} />
+      {tab === 'groups' ? <Groups /> : null}
+      {tab === 'compliance' ? <ListOf path="/api/v1/compliance-policies" keyName="policies" title="Compliance policies" prefer={['name', 'maxRisk', 'maxSensorSilenceSeconds', 'id']} /> : null}
+      {tab === 'ca' ? <ListOf path="/api/v1/conditional-access/policies" keyName="policies" title="Conditional Access policies" prefer={['name', 'state', 'enabled', 'grant', 'conditions']} /> : null}
+      {tab === 'apps' ? <ListOf path="/api/v1/apps" keyName="apps" title="Apps" prefer={['name', 'clientId', 'redirectUris', 'caePush']} /> : null}
+      {tab === 'accounts' ? <Accounts /> : null}
+      {tab === 'sensors' ? <Sensors /> : null}
+      {tab === 'mail' ? <ListOf path="/api/v1/mail/policy" keyName="policies" title="Mail policy" /> : null}
+    </div>
+  );
+}
+
+function ListOf({ path, keyName, title, prefer }: { path: string; keyName: string; title: string; prefer?: string[] }) {
+  const { data, error, loading } = useApi<unknown>(path);
+  const rows = listOf<Record<string, unknown>>(data, keyName);
+  const single = !Array.isArray(data) && data && typeof data === 'object' && rows.length === 0 ? data as Record<string, unknown> : null;
+  return (
+    <Card title={title}>
+      <ErrorView error={error} what={`Loading ${title.toLowerCase()}`} />
+      {loading ? <Loading /> : null}
+      {single ? <pre className="cmdline">{JSON.stringify(single, null, 2)}</pre> : !error && !loading ? <GenericTable rows={rows} label={title} prefer={prefer} csvName={keyName} /> : null}
+    </Card>
+  );
+}
+
+interface Group { id: string; name: string; automationLevel: string; compliancePolicyId?: string }
+
+function Groups() {
+  const { data, error, loading, reload } = useApi<unknown>('/api/v1/device-groups');
+  const policies = useApi<unknown>('/api/v1/compliance-policies');
+  const act = useAction();
+  const [name, setName] = useState('');
+  const [level, setLevel] = useState('semi_all');
+  const groups = listOf<Group>(data, 'groups');
+  const policyList = listOf<{ id: string; name: string }>(policies.data, 'policies');
+  const update = (g: Group, patch: Partial<Group>) => act.run(async () => { await api.patch(`/api/v1/device-groups/${encodeURIComponent(g.id)}`, patch); reload(); }, `${g.name} saved.`);
+  return (
+    <Card title="Device groups and automation levels">
+      <ErrorView error={error} what="Loading device groups" />
+      {loading ? <Loading /> : null}
+      <Result error={act.error} done={act.done} what="Device group" />
+      {groups.length ? (
+        <table className="simple">
+          <thead><tr><th>Group</th><th>Automation level</th><th>Compliance policy</th><th /></tr></thead>
+          <tbody>
+            {groups.map((g) => (
+              <tr key={g.id}>
+                <td>{g.name} <span className="muted">{g.id}</span></td>
+                <td>
+                  <select aria-label={`Automation level of ${g.name}`} value={g.automationLevel} onChange={(e) => void update(g, { automationLevel: e.target.value })}>
+                    {LEVELS.map((l) => <option key={l} value={l}>{LEVEL_NAMES[l]}</option>)}
+                  </select>
+                </td>
+                <td>
+                  {policyList.length ? (
+                    <select aria-label={`Compliance policy of ${g.name}`} value={g.compliancePolicyId ?? ''} onChange={(e) => void update(g, { compliancePolicyId: e.target.value })}>
+                      {policyList.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+                    </select>
+                  ) : str(g.compliancePolicyId)}
+                </td>
+                <td><ConfirmButton label="Delete" confirm="Delete group?" onConfirm={() => void act.run(async () => { await api.del(`/api/v1/device-groups/${encodeURIComponent(g.id)}`); reload(); }, 'Group deleted.')} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {!error ? (
+        <form className="row" style={{ marginTop: 12 }} onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await api.post('/api/v1/device-groups', { name, automationLevel: level }); setName(''); reload(); }, 'Group created.'); }}>
+          <Field label="New group name">{(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} required />}</Field>
+          <Field label="Automation level">{(id) => <select id={id} value={level} onChange={(e) => setLevel(e.target.value)}>{LEVELS.map((l) => <option key={l} value={l}>{LEVEL_NAMES[l]}</option>)}</select>}</Field>
+          <button type="submit" className="primary" disabled={act.pending}>Add group</button>
+        </form>
+      ) : null}
+    </Card>
+  );
+}
+
+function Accounts() {
+  const { data, error, reload } = useApi<unknown>('/api/v1/users');
+  const act = useAction();
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState('analyst');
+  const [password, setPassword] = useState('');
+  const users = listOf<Record<string, unknown>>(data, 'users');
+  return (
+    <Card title="Console users and roles">
+      <ErrorView error={error} what="Loading users" />
+      <GenericTable rows={users} label="Console users" prefer={['username', 'displayName', 'role', 'email', 'createdAt']} csvName="console-users" />
+      <form className="row" style={{ marginTop: 12 }} onSubmit={(e) => { e.preventDefault(); void act.run(async () => { await api.post('/api/v1/users', { username, role, password: password || undefined }); setUsername(''); setPassword(''); reload(); }, `User ${username} created.`); }}>
+        <Field label="Username">{(id) => <input id={id} value={username} onChange={(e) => setUsername(e.target.value)} required />}</Field>
+        <Field label="Role">{(id) => <select id={id} value={role} onChange={(e) => setRole(e.target.value)}>{['reader', 'analyst', 'responder', 'admin'].map((r) => <option key={r} value={r}>{titleCase(r)}</option>)}</select>}</Field>
+        <Field label="Password">{(id) => <input id={id} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />}</Field>
+        <button type="submit" className="primary" disabled={act.pending}>Add user</button>
+      </form>
+      <Result error={act.error} done={act.done} what="Creating the user" />
+    </Card>
+  );
+}
+
+function Sensors() {
+  const { data, error, reload } = useApi<unknown>('/api/v1/sensors');
+  const act = useAction();
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  const [group, setGroup] = useState('');
+  const sensors = listOf<Record<string, unknown>>(data, 'sensors');
+  return (
+    <>
+      <Card title="Sensors">
+        <ErrorView error={error} what="Loading sensors" />
+        <GenericTable rows={sensors} label="Sensors" prefer={['name', 'id', 'deviceId', 'createdAt', 'lastSeen', 'revoked']} csvName="sensors" extra={[{
+          id: 'revoke', label: '', width: '200px', value: () => '',
+          render: (s) => s.revokedAt || s.revoked ? null : <ConfirmButton label="Revoke" confirm="Revoke?" onConfirm={() => void act.run(async () => { await api.del(`/api/v1/sensors/${encodeURIComponent(str(s.id))}`); reload(); }, 'Sensor revoked.')} />,
+        }]} />
+        <form className="row" style={{ marginTop: 12 }} onSubmit={(e) => { e.preventDefault(); void act.run(async () => { const r = await api.post<{ token: string }>('/api/v1/sensors', { name }); setSecret({ label: `Token of sensor ${name}`, value: r.token }); setName(''); reload(); }); }}>
+          <Field label="New sensor name">{(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} required />}</Field>
+          <button type="submit" className="primary" disabled={act.pending}>Create sensor</button>
+        </form>
+      </Card>
+      <Card title="Enrollment tokens">
+        <p className="muted">A one-time token (valid 24 hours) that an agent exchanges for its own identity: <code>vigil agent --enroll &lt;token&gt;</code>.</p>
+        <form className="row" onSubmit={(e) => { e.preventDefault(); void act.run(async () => { const r = await api.post<{ token: string }>('/api/v1/enrollment-tokens', { deviceGroup: group || undefined }); setSecret({ label: 'Enrollment token', value: r.token }); }); }}>
+          <Field label="Device group (optional)">{(id) => <input id={id} value={group} onChange={(e) => setGroup(e.target.value)} />}</Field>
+          <button type="submit" className="primary" disabled={act.pending}>Create enrollment token</button>
+        </form>
+      </Card>
+      <Result error={act.error} done={act.done} what="Sensors" />
+      {secret ? (
+        <div className="notice ok" role="status">
+          <strong>{secret.label}</strong> — shown once; copy it now:
+          <pre className="cmdline" data-testid="secret">{secret.value}</pre>
+        </div>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,22 @@
+// Builds the SOC console (console/ → console/dist) with Vite. Run by `npm install` (prepare) and
+// `npm run console:build`. Skips with a notice when Vite is not installed (npm install --omit=dev);
+// vigil serve then shows a "console not built" page instead of the console.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+const require = createRequire(join(repo, 'package.json'));
+let viteBin;
+try {
+  viteBin = join(dirname(require.resolve('vite/package.json')), 'bin', 'vite.js');
+} catch {
+  console.warn('vigil: vite is not installed (dev dependencies omitted); the console was not built.');
+  process.exit(0);
+}
+const result = spawnSync(process.execPath, [viteBin, 'build', join(repo, 'console'), '--logLevel', process.argv.includes('--quiet') ? 'warn' : 'info'], {
+  stdio: 'inherit',
+  cwd: repo,
+});
+process.exit(result.status ?? 1);
