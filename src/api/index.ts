@@ -9,3 +9,7 @@ export { registerEventRoutes } from './routes/events.js';
 export { registerAccountRoutes } from './routes/accounts.js';
 // response
 export { registerResponseRoutes } from './routes/response.js';
+// identity & access
+export { registerPostureRoutes } from './routes/posture.js';
+export { registerIdentityRoutes } from './routes/identity.js';
+export { registerSsfRoutes } from './routes/ssf.js';

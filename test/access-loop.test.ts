@@ -1,0 +1,96 @@
+// The whole loop over real HTTP: device risk high → noncompliant → CAEP push → the app rejects the live
+// token → refresh and new sign-in refused naming the policy → risk cleared → compliant → sign-in works.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPlatform, type TestPlatform } from './helpers/platform.js';
+import { startCorporateApp, type CorporateApp } from '../examples/corporate-app/app.js';
+import { refresh, signIn } from '../examples/corporate-app/sign-in.js';
+import { ALICE_PASSWORD, REDIRECT_URI, enrollDevice, eventually, setUpAccess, type AccessFixture } from './access-helpers.js';
+
+let t: TestPlatform;
+let fx: AccessFixture;
+let corp: CorporateApp;
+const DEVICE = 'a1'.repeat(20);
+
+before(async () => {
+  t = await startPlatform();
+  fx = await setUpAccess(t);
+  corp = await startCorporateApp({ vigilUrl: t.url, clientId: fx.clientId, clientSecret: fx.clientSecret, resource: fx.resource });
+});
+after(async () => {
+  await corp?.close();
+  await t?.stop();
+});
+
+const me = (token: string) => fetch(`${corp.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+const login = (device?: Awaited<ReturnType<typeof enrollDevice>>) => signIn({
+  issuer: fx.issuer, clientId: fx.clientId, clientSecret: fx.clientSecret, redirectUri: REDIRECT_URI, username: 'alice', password: ALICE_PASSWORD,
+  ...(device ? { device } : {}),
+});
+
+test('access follows device health, end to end', async () => {
+  const device = await enrollDevice(t, DEVICE);
+
+  // A compliant device signs in; the token carries the device, and the app accepts it.
+  const first = await login(device);
+  assert.equal(first.ok, true, JSON.stringify(first));
+  if (!first.ok) return;
+  const ok = await me(first.tokens.access_token);
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).device, DEVICE);
+
+  // Without a device proof the policy refuses, and says which policy.
+  const noDevice = await login();
+  assert.equal(noDevice.ok, false);
+  if (!noDevice.ok) {
+    assert.equal(noDevice.error, 'access_denied');
+    assert.match(noDevice.error_description ?? '', /Corporate app needs a compliant device/);
+    assert.match(noDevice.error_description ?? '', /did not come from an enrolled device/);
+  }
+
+  // High risk: noncompliant, and the live session dies at the app.
+  await t.platform.bus.publish('device.risk-changed', { deviceId: DEVICE, old: 'none', new: 'high', reason: 'alert: test detection' });
+  const rejected = await eventually(() => me(first.tokens.access_token), (r) => r.status === 401);
+  assert.equal(rejected.status, 401);
+  const challenge = rejected.headers.get('www-authenticate') ?? '';
+  assert.match(challenge, /^Bearer realm="corporate-app", error="insufficient_claims", claims="/);
+  const claims = JSON.parse(Buffer.from(/claims="([^"]+)"/.exec(challenge)![1], 'base64').toString());
+  assert.equal(claims.access_token.nbf.essential, true);
+
+  const detail = await t.api(`/api/v1/devices/${DEVICE}`, { token: t.adminToken });
+  assert.equal(detail.body.complianceState, 'noncompliant');
+  assert.equal(detail.body.riskLevel, 'high');
+  assert.deepEqual(detail.body.history.map((h: any) => `${h.old}->${h.new}`), ['unknown->compliant', 'compliant->noncompliant']);
+
+  // The refresh token is gone (grants bound to the device were revoked) …
+  const refreshed = await refresh({ issuer: fx.issuer, clientId: fx.clientId, clientSecret: fx.clientSecret, refreshToken: first.tokens.refresh_token! });
+  assert.equal(refreshed.ok, false);
+  if (!refreshed.ok) assert.equal(refreshed.error, 'invalid_grant');
+  // … and a new sign-in from the device is refused with the policy named.
+  const refused = await login(device);
+  assert.equal(refused.ok, false);
+  if (!refused.ok) {
+    assert.equal(refused.error, 'access_denied');
+    assert.match(refused.error_description ?? '', /Corporate app needs a compliant device/);
+    assert.match(refused.error_description ?? '', /is noncompliant/);
+  }
+
+  // Remediated: risk clears, the device is compliant, the user signs in again; the old token stays dead.
+  await t.platform.bus.publish('device.risk-changed', { deviceId: DEVICE, old: 'high', new: 'none', reason: 'alerts resolved' });
+  await t.platform.bus.drain();
+  const again = await login(device);
+  assert.equal(again.ok, true, JSON.stringify(again));
+  if (again.ok) assert.equal((await me(again.tokens.access_token)).status, 200);
+  assert.equal((await me(first.tokens.access_token)).status, 401);
+  const detail2 = await t.api(`/api/v1/devices/${DEVICE}`, { token: t.adminToken });
+  assert.deepEqual(detail2.body.history.map((h: any) => `${h.old}->${h.new}`), ['unknown->compliant', 'compliant->noncompliant', 'noncompliant->compliant']);
+
+  // Every decision is a sign-in row for hunting.
+  const rows = (await t.platform.store.telemetry.read('EntraIdSignInEvents', { limit: 100 })).rows;
+  const outcomes = rows.map((r) => `${r.EndpointCall}:${r.ConditionalAccessStatus}`);
+  assert.deepEqual(outcomes, ['authorize:0', 'token:authorization_code:0', 'authorize:1', 'authorize:1', 'authorize:0', 'token:authorization_code:0']);
+  const failed = rows.filter((r) => r.ConditionalAccessStatus === 1);
+  assert.equal(failed[1].ErrorCode, 53000);
+  assert.equal(failed[1].EntraIdDeviceId, DEVICE);
+  assert.match(String(failed[1].ConditionalAccessPolicies), /"result":"failure"/);
+});
