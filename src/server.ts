@@ -12,6 +12,10 @@ import {
   createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
 } from './api/index.js';
 import { registerResponseRoutes } from './api/index.js'; // response
+// identity & access (issue 5): posture, the OIDC provider, Conditional Access, SSF/CAEP
+import { createPosture, type Posture } from './posture/index.js';
+import { createAccess, type Access } from './identity/index.js';
+import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from './api/index.js';
 import { registerConsoleRoutes } from './api/static.js'; // console
 
 export interface Platform {
@@ -23,6 +27,9 @@ export interface Platform {
   // response
   readonly audit: AuditLog;
   readonly response: ResponseModule;
+  // identity & access
+  readonly posture: Posture;
+  readonly access: Access;
   /** Set on the first start when the admin password was generated: show it once. */
   readonly firstAdmin?: { username: string; password: string };
   /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
@@ -41,6 +48,12 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   // response: the hash-chained audit log (others receive it as `audit`), actions, command channel, investigations.
   // fourEyes is read as an optional config field until the config module gains the option.
   const audit = await createAuditLog({ store });
+  // identity & access: device inventory and compliance, then the provider, CA and the CAEP transmitter.
+  const posture = await createPosture({ store, bus });
+  const access = await createAccess({
+    store, bus, accounts, posture,
+    log: (level, message, detail) => app?.log[level]({ detail }, message),
+  });
   const response = await createResponse({
     store, bus, audit, filesDir: join(dataDir, 'response-files'),
     fourEyes: (config as VigilConfig & { fourEyes?: boolean }).fourEyes ?? false,
@@ -57,21 +70,29 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerEventRoutes(app, { store });
   registerConsoleRoutes(app, { distDir: new URL('../console/dist', import.meta.url) }); // console: the SOC console at /
   registerResponseRoutes(app, { response }); // response
+  // identity & access
+  const auditEntry = async (entry: { actor: string; action: string; target: string; details?: Record<string, unknown> }) => { await audit.record(entry); };
+  registerPostureRoutes(app, { posture, audit: auditEntry });
+  registerIdentityRoutes(app, { access, accounts, audit: auditEntry });
+  registerSsfRoutes(app, { access });
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  await access.start(url); // identity & access: the issuer needs the public URL
   ready = true;
 
   let closing: Promise<void> | undefined;
   return {
-    url, app, store, bus, accounts, audit, response,
+    url, app, store, bus, accounts, audit, response, posture, access,
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
         ready = false;
         await response.close(); // response: stop the sweep, answer waiting long-polls
+        await access.close(); // identity & access: push retries, long polls
+        posture.close();
         await app!.close();
         await bus.close();
         await store.close();
