@@ -42,7 +42,8 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     tablesRead: new Set(),
   };
   const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object));
-  const rel = compiler.compileQuery(query, { parent: null, names: new Map() });
+  let rel = compiler.compileQuery(query, { parent: null, names: new Map() });
+  if (rel.columns.some((c) => isHidden(c.name))) rel = compiler.reselect(rel, rel.columns.filter((c) => !isHidden(c.name)));
   const withClause = ctx.ctes.length ? `WITH ${ctx.ctes.map((c) => `${c.name} AS (${c.sql})`).join(', ')} ` : '';
   return Object.freeze({
     sql: withClause + rel.sql,
@@ -51,6 +52,12 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     render: ctx.render,
     tables: [...ctx.tablesRead],
   });
+}
+
+/** Hidden column carrying _IngestedAt for ingestion_time(); never shown in results. */
+const HIDDEN_INGESTION = '$IngestionTime';
+export function isHidden(name: string): boolean {
+  return name.startsWith(HIDDEN_INGESTION);
 }
 
 const STRING_TYPES = new Set<KqlType>(['string', 'guid']);
@@ -222,7 +229,11 @@ export class Compiler {
     const list = cols.map((c) => this.q(c.name)).join(', ');
     const hasTs = cols.some((c) => c.name === 'Timestamp');
     const where = hasTs && this.ctx.windowStart !== null ? ` WHERE ${this.q('Timestamp')} >= ${this.ctx.windowStart}` : '';
-    return { sql: `SELECT ${list} FROM ${this.q(name)}${where}`, columns: cols };
+    // The row's ingestion time travels as a hidden column until the first project/summarize (ingestion_time()).
+    return {
+      sql: `SELECT ${list}, ${this.q('_IngestedAt')} AS ${this.q(HIDDEN_INGESTION)} FROM ${this.q(name)}${where}`,
+      columns: [...cols, { name: HIDDEN_INGESTION, type: 'datetime' }],
+    };
   }
 
   letRelation(name: string, b: Extract<Binding, { kind: 'tabular' }>): Relation {
@@ -258,6 +269,7 @@ export class Compiler {
 
   callLambda(
     b: Extract<Binding, { kind: 'lambda' }>, args: readonly Expr[], env: Env, pos: number, input: Relation | null,
+    scope: Scope = emptyScope(),
   ): { rel?: Relation; sexpr?: SExpr } {
     const frame: Env = { parent: b.env, names: new Map() };
     let ai = 0;
@@ -273,7 +285,7 @@ export class Compiler {
         return;
       }
       if (p.type === 'table') frame.names.set(p.name, { kind: 'relation', rel: this.tabular(arg, env) });
-      else frame.names.set(p.name, { kind: 'value', sexpr: this.scalar(arg, emptyScope(), env) });
+      else frame.names.set(p.name, { kind: 'value', sexpr: this.scalar(arg, scope, env) });
     });
     const r = this.runStatements(b.node.body, frame);
     if (!r) this.err(pos, 'The function body has no result expression');
@@ -399,7 +411,11 @@ export class Compiler {
         return { sql: `SELECT * FROM (${input.sql}) AS ${this.alias()} ORDER BY random() LIMIT ${n.sql}`, columns: input.columns };
       }
       case 'distinct': {
-        if (op.items === 'all') return { sql: `SELECT DISTINCT * FROM (${input.sql}) AS ${this.alias()}`, columns: input.columns };
+        if (op.items === 'all') {
+          const visible = input.columns.filter((c) => !isHidden(c.name));
+          const a = this.alias();
+          return { sql: `SELECT DISTINCT ${this.selectList(visible, a)} FROM (${input.sql}) AS ${a}`, columns: visible };
+        }
         const f = this.from(input);
         const items = op.items.map((it, i) => {
           const s = this.scalar(it.expr, f.scope, env);
@@ -434,7 +450,7 @@ export class Compiler {
       case 'as':
         return input;
       case 'getschema': {
-        const rows = input.columns.map((c, i) => `SELECT ${this.d.string(c.name)} AS "ColumnName", ${i} AS "ColumnOrdinal", ${this.d.string(`System.${systemType(c.type)}`)} AS "DataType", ${this.d.string(c.type)} AS "ColumnType"`);
+        const rows = input.columns.filter((c) => !isHidden(c.name)).map((c, i) => `SELECT ${this.d.string(c.name)} AS "ColumnName", ${i} AS "ColumnOrdinal", ${this.d.string(`System.${systemType(c.type)}`)} AS "DataType", ${this.d.string(c.type)} AS "ColumnType"`);
         return {
           sql: rows.length ? rows.join(' UNION ALL ') : `SELECT NULL AS "ColumnName", NULL AS "ColumnOrdinal", NULL AS "DataType", NULL AS "ColumnType" WHERE 0`,
           columns: [{ name: 'ColumnName', type: 'string' }, { name: 'ColumnOrdinal', type: 'int' }, { name: 'DataType', type: 'string' }, { name: 'ColumnType', type: 'string' }],
@@ -594,7 +610,28 @@ export class Compiler {
 
   // ---- summarize ---------------------------------------------------------------------------
   summarize(input: Relation, aggs: readonly NamedExpr[], by: readonly NamedExpr[], env: Env, pos: number): Relation {
-    const f = this.from(input);
+    const isArg = (e: Expr): boolean => e.kind === 'call' && /^(arg_max|arg_min|argmax|argmin)$/.test(e.name);
+    const argCalls = aggs.map((a) => a.expr).filter(isArg) as Extract<Expr, { kind: 'call' }>[];
+    const minMaxCount = aggs.filter((a) => a.expr.kind === 'call' && /^(min|max)$/.test(a.expr.name)).length;
+    // SQLite returns the arg_max row's values for bare columns when the query has exactly one min()/max();
+    // otherwise each arg_max/arg_min ranks rows per group with a window function.
+    const bare = this.d.bareColumnArgMax && argCalls.length === 1 && minMaxCount === 0;
+    let source = input;
+    if (argCalls.length && !bare) {
+      const pre = this.from(input);
+      const part = by.map((b) => this.scalar(b.expr, pre.scope, env).sql);
+      const ranks = argCalls.map((call, k) => {
+        if (!call.args.length) this.err(call.pos, `${call.name}() needs at least one argument`);
+        const key = this.scalar(call.args[0], pre.scope, env);
+        const desc = call.name === 'arg_max' || call.name === 'argmax';
+        return `ROW_NUMBER() OVER (${part.length ? `PARTITION BY ${part.join(', ')} ` : ''}ORDER BY ${key.sql} ${desc ? 'DESC' : 'ASC'} NULLS LAST) AS "_rn${k}"`;
+      });
+      source = {
+        sql: `SELECT ${pre.alias}.*, ${ranks.join(', ')} FROM ${pre.fromSql}`,
+        columns: [...input.columns, ...argCalls.map((_, k) => ({ name: `_rn${k}`, type: 'long' as KqlType }))],
+      };
+    }
+    const f = this.from(source);
     const used = new Set<string>();
     const uniq = (n: string) => {
       let name = n;
@@ -607,33 +644,30 @@ export class Compiler {
       const s = this.scalar(b.expr, f.scope, env);
       return { name: uniq(b.name ?? deriveByName(b.expr, i)), s };
     });
-    const argMaxCount = aggs.filter((a) => a.expr.kind === 'call' && /^(arg_max|arg_min|argmax|argmin)$/.test(a.expr.name)).length;
-    const minMaxCount = aggs.filter((a) => a.expr.kind === 'call' && /^(min|max)$/.test(a.expr.name)).length;
     const outAggs: { name: string; s: SExpr }[] = [];
     const aggScope: Scope = { ...f.scope, aggregate: true, local: new Map() };
+    let argIndex = 0;
     for (const a of aggs) {
       const e = a.expr;
-      if (e.kind === 'call' && /^(arg_max|arg_min|argmax|argmin)$/.test(e.name)) {
-        if (!this.d.bareColumnArgMax || argMaxCount > 1 || minMaxCount > 0) {
-          this.err(e.pos, 'Only one arg_max()/arg_min() and no min()/max() per summarize is supported; split the summarize');
-        }
+      if (e.kind === 'call' && isArg(e)) {
+        const k = argIndex++;
         const isMax = e.name === 'arg_max' || e.name === 'argmax';
         if (e.args.length < 1) this.err(e.pos, `${e.name}() needs at least one argument`);
+        const pick = (sql: string) => (bare ? sql : `max(CASE WHEN ${this.col(f.alias, `_rn${k}`)} = 1 THEN ${sql} END)`);
         const key = this.scalar(e.args[0], f.scope, env);
-        const keyName = uniq(a.name?.split(',')[0] ?? deriveByName(e.args[0], 0));
+        const names = a.name?.split(',') ?? [];
+        const keyName = uniq(names[0] ?? deriveByName(e.args[0], 0));
         outAggs.push({ name: keyName, s: { sql: `${isMax ? 'max' : 'min'}(${key.sql})`, type: key.type } });
-        const rest = e.args.slice(1);
-        const names = a.name?.split(',').slice(1) ?? [];
-        let ni = 0;
-        for (const r of rest) {
+        let ni = 1;
+        for (const r of e.args.slice(1)) {
           if (r.kind === 'star') {
             for (const c of input.columns) {
-              if (used.has(c.name)) continue;
-              outAggs.push({ name: uniq(c.name), s: { sql: this.col(f.alias, c.name), type: c.type } });
+              if (used.has(c.name) || isHidden(c.name)) continue;
+              outAggs.push({ name: uniq(c.name), s: { sql: pick(this.col(f.alias, c.name)), type: c.type } });
             }
           } else {
             const s = this.scalar(r, f.scope, env);
-            outAggs.push({ name: uniq(names[ni++] ?? deriveByName(r, 0)), s });
+            outAggs.push({ name: uniq(names[ni++] ?? deriveByName(r, 0)), s: { sql: pick(s.sql), type: s.type } });
           }
         }
         continue;
@@ -696,11 +730,33 @@ export class Compiler {
   }
 
   mvApply(input: Relation, op: Extract<TabularOp, { kind: 'mvApply' }>, env: Env): Relation {
-    // mv-apply x = arr on (where …): expand, filter/extend the expanded rows, keep each row's survivors.
+    // mv-apply x = arr on (where … | extend … | project …): the subquery runs per expanded element and its
+    // output is joined back to the row's other columns. Vigil supports row-wise subqueries, which is what
+    // hunting queries use; `project` inside keeps the outer columns.
     const expanded = this.mvExpand(input, { kind: 'mvExpand', items: op.items, limit: null, itemIndex: null }, env);
-    const frame: Env = { parent: env, names: new Map([['$mvapply', { kind: 'relation', rel: expanded }]]) };
-    const body = this.tabular(op.body, frame);
-    return body;
+    const expandedNames = new Set(op.items.map((it) => it.name ?? (it.expr.kind === 'ident' ? it.expr.name : '')));
+    const outer = input.columns.filter((c) => !expandedNames.has(c.name));
+    const ops: TabularOp[] = [];
+    let cur: Expr = op.body;
+    while (cur.kind === 'pipe') {
+      ops.unshift(cur.op);
+      cur = cur.input;
+    }
+    if (cur.kind !== 'ident' || cur.name !== '$mvapply') this.err(0, 'mv-apply subqueries must start with an operator');
+    let rel = expanded;
+    for (const o of ops) {
+      if (o.kind === 'where' || o.kind === 'extend' || o.kind === 'projectAway' || o.kind === 'projectRename') {
+        rel = this.applyOp(rel, o, env, 0);
+      } else if (o.kind === 'project') {
+        const projected = this.applyOp(rel, o, env, 0);
+        const keepOuter = outer.filter((c) => !projected.columns.some((p) => p.name === c.name));
+        const items = o.items;
+        rel = this.applyOp(rel, { kind: 'project', items: [...keepOuter.map((c) => ({ name: null, expr: { kind: 'ident', name: c.name, pos: 0 } as Expr })), ...items] }, env, 0);
+      } else {
+        this.err(0, `mv-apply with '${o.kind}' inside is not supported: only where, extend and project`);
+      }
+    }
+    return rel;
   }
 
   parseOp(input: Relation, op: Extract<TabularOp, { kind: 'parse' }>, env: Env): Relation {
@@ -924,8 +980,8 @@ export class Compiler {
   call(e: Extract<Expr, { kind: 'call' }>, scope: Scope, env: Env): SExpr {
     const b = this.lookup(env, e.name);
     if (b?.kind === 'lambda') {
-      const r = this.callLambda(b, e.args, env, e.pos, null);
-      if (r.sexpr) return r.sexpr;
+      const r = this.callLambda(b, e.args, env, e.pos, null, scope);
+      if (r.sexpr) return r.sexpr.isConst ? r.sexpr : { sql: `(${r.sexpr.sql})`, type: r.sexpr.type };
       return this.scalarSubquery(r.rel!);
     }
     if (e.name === 'toscalar') {
@@ -944,7 +1000,16 @@ export class Compiler {
       return compileAggregate(this, e, scope, env);
     }
     if (e.name === 'materialize' || this.isTabular(e, env)) return this.scalarSubquery(this.tabular(e, env));
+    this.currentScope = scope;
     return compileFunction(this, e, scope, env);
+  }
+
+  private currentScope: Scope = emptyScope();
+
+  /** ingestion_time(): the hidden _IngestedAt column while the table's rows are still whole, else null. */
+  ingestionTimeRef(): string {
+    const s = this.currentScope;
+    return s.columns.some((c) => c.name === HIDDEN_INGESTION) ? this.col(s.alias, HIDDEN_INGESTION) : 'NULL';
   }
 
   /** Make a constant comparable with a value of another type (datetime strings, bools). */
@@ -1076,7 +1141,7 @@ export class Compiler {
         const rel = this.tabular(item, env);
         if (!rel.columns.length) continue;
         const a = this.alias();
-        subqueries.push(`SELECT ${this.col(a, rel.columns[0].name)} FROM (${rel.sql}) AS ${a}`);
+        subqueries.push(`SELECT ${this.col(a, rel.columns[0].name)} AS v FROM (${rel.sql}) AS ${a}`);
         continue;
       }
       const s = this.scalar(item, scope, env);
@@ -1113,7 +1178,7 @@ export class Compiler {
       if (literals.length) parts.push(`${lv} IN (${literals.join(', ')})`);
       for (const sq of items.subqueries) {
         const a = this.alias();
-        parts.push(ci ? `${lv} IN (SELECT lower(${a}.v) FROM (${sq}) AS ${a}(v))` : `${lv} IN (${sq})`);
+        parts.push(ci ? `${lv} IN (SELECT lower(${a}.v) FROM (${sq}) AS ${a})` : `${lv} IN (${sq})`);
       }
       for (const arr of items.arrays) {
         const a = this.alias();
@@ -1130,8 +1195,8 @@ export class Compiler {
       for (const sq of items.subqueries) {
         const a = this.alias();
         parts.push(all
-          ? `NOT EXISTS (SELECT 1 FROM (${sq}) AS ${a}(v) WHERE NOT ${this.d.fn('has')}(${ls}, ${a}.v))`
-          : `EXISTS (SELECT 1 FROM (${sq}) AS ${a}(v) WHERE ${this.d.fn('has')}(${ls}, ${a}.v))`);
+          ? `NOT EXISTS (SELECT 1 FROM (${sq}) AS ${a} WHERE NOT ${this.d.fn('has')}(${ls}, ${a}.v))`
+          : `EXISTS (SELECT 1 FROM (${sq}) AS ${a} WHERE ${this.d.fn('has')}(${ls}, ${a}.v))`);
       }
       if (!parts.length) parts.push(all ? '1' : '0');
       const sql = `(${parts.join(all ? ' AND ' : ' OR ')})`;

@@ -103,7 +103,7 @@ const FUNCTIONS: Record<string, Impl> = {
   totimespan: (c, a, e) => (need(c, e, a, 1), c.convert(a[0], 'timespan')),
   unixtime_seconds_todatetime: (c, a) => dt(`CAST(${N(c, a[0])} * 1000 AS INTEGER)`),
   unixtime_milliseconds_todatetime: (c, a) => dt(`CAST(${N(c, a[0])} AS INTEGER)`),
-  ingestion_time: (c, _a, e) => c.err(e.pos, 'ingestion_time() is not available in Vigil: use Timestamp'),
+  ingestion_time: (c) => dt(c.ingestionTimeRef()),
 
   // conversion
   tostring: (c, a, e) => (need(c, e, a, 1), c.convert(a[0], 'string')),
@@ -138,7 +138,7 @@ const FUNCTIONS: Record<string, Impl> = {
   split: (c, a, e) => {
     need(c, e, a, 2, 3);
     const arr = fnc(c, 'split', S(c, a[0]), S(c, a[1]));
-    return dyn(a[2] ? `json_array(json_extract(${arr}, '$[' || (${a[2].sql}) || ']'))` : arr);
+    return dyn(a[2] ? `json_array(json_extract(${arr}, '$[' || CAST(${a[2].sql} AS INTEGER) || ']'))` : arr);
   },
   replace_string: (c, a, e) => (need(c, e, a, 3), str(`replace(${S(c, a[0])}, ${S(c, a[1])}, ${S(c, a[2])})`)),
   replace_regex: (c, a, e) => (need(c, e, a, 3), str(fnc(c, 'replace_regex', S(c, a[0]), S(c, a[1]), S(c, a[2])))),
@@ -189,6 +189,7 @@ const FUNCTIONS: Record<string, Impl> = {
   new_guid: (c) => ({ sql: fnc(c, 'new_guid'), type: 'guid' }),
   unicode_codepoints_from_string: (c, a) => dyn(fnc(c, 'codepoints_from', S(c, a[0]))),
   unicode_codepoints_to_string: (c, a) => str(fnc(c, 'codepoints_to', a[0].sql)),
+  format_bytes: (c, a) => str(fnc(c, 'format_bytes', N(c, a[0]), a[1]?.sql ?? '0', a[2] ? S(c, a[2]) : 'NULL')),
   tohex: (c, a) => str(fnc(c, 'tohex', a[0].sql)),
 
   // emptiness and logic

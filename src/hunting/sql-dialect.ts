@@ -25,7 +25,10 @@ export interface SqlDialect {
   readonly bareColumnArgMax: boolean;
 }
 
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+// SQLite text literals cannot hold NUL: those characters are spliced in with char(0).
+const quote = (s: string) => (s.includes('\0')
+  ? `(${s.split('\0').map((p) => `'${p.replace(/'/g, "''")}'`).join(' || char(0) || ')})`
+  : `'${s.replace(/'/g, "''")}'`);
 
 function jsonPath(path: readonly (string | number)[]): string {
   let p = '$';
@@ -44,7 +47,7 @@ export const sqliteDialect: SqlDialect = Object.freeze({
     `(CASE WHEN json_valid(${base}) THEN json_extract(${base}, ${quote(jsonPath(path))}) END)`,
   jsonGetDynamic: (base: string, segment: string, numeric: boolean) =>
     numeric
-      ? `(CASE WHEN json_valid(${base}) THEN json_extract(${base}, '$[' || (CASE WHEN (${segment}) < 0 THEN '#' || (${segment}) ELSE (${segment}) END) || ']') END)`
+      ? `(CASE WHEN json_valid(${base}) THEN json_extract(${base}, '$[' || (CASE WHEN (${segment}) < 0 THEN '#' || CAST(${segment} AS INTEGER) ELSE CAST(${segment} AS INTEGER) END) || ']') END)`
       : `(CASE WHEN json_valid(${base}) THEN json_extract(${base}, '$."' || replace((${segment}), '"', '\\"') || '"') END)`,
   ilike: (value: string, pattern: string) => `(${value} LIKE ${pattern} ESCAPE '\\')`,
   dedupe: (sql: string, alias: string, keys: readonly string[]) =>

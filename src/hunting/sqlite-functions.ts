@@ -599,6 +599,17 @@ export function registerKqlSqliteFunctions(db: BetterSqlite3.Database): void {
   fn('codepoints_to', (a) => String.fromCodePoint(...((asArray(a) ?? []) as number[])));
   fn('tohex', (v) => (typeof v === 'number' ? Math.trunc(v).toString(16) : null));
   fn('gettype', gettype);
+  fn('format_bytes', (v, precision, unit) => {
+    if (typeof v !== 'number') return null;
+    const units = ['Bytes', 'KB', 'MB', 'GB', 'TB', 'PB'];
+    let i = unit ? Math.max(0, units.indexOf(String(unit))) : 0;
+    let x = v / 1024 ** i;
+    if (!unit) while (Math.abs(x) >= 1024 && i < units.length - 1) {
+      x /= 1024;
+      i++;
+    }
+    return `${x.toFixed(Number(precision) || 0)} ${units[i]}`;
+  });
   fn('bag_keys', (v) => {
     const j = toJson(v);
     return j && typeof j === 'object' && !Array.isArray(j) ? JSON.stringify(Object.keys(j)) : null;
