@@ -1,12 +1,16 @@
 // The `vigil` command. The only module that reads process.env.
 import { VigilError } from '../errors/index.js';
 import { runServe } from './serve.js';
+// agent module
+import { runAgent } from './agent.js';
 import { runAudit } from './audit.js'; // response
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: runServe, summary: 'run the platform (API, ingest, detection, console)' },
+  // agent module
+  agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
   audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
 };
 

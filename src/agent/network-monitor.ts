@@ -1,0 +1,187 @@
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { HashCache } from './hashes.js';
+import type { ProcReader } from './proc-info.js';
+
+/** One socket line of /proc/net/{tcp,udp}[6]. */
+export interface SocketEntry {
+  readonly protocol: 'Tcp' | 'Udp';
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly remoteIp: string;
+  readonly remotePort: number;
+  /** Kernel TCP state number (1 ESTABLISHED, 2 SYN_SENT, 10 LISTEN; 7 for an unconnected UDP socket). */
+  readonly state: number;
+  readonly uid: number;
+  readonly inode: number;
+}
+
+/** IPv4 in /proc/net is one little-endian 32-bit word; IPv6 is four of them. */
+export function decodeAddress(hex: string): string {
+  if (hex.length === 8) {
+    return [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.');
+  }
+  const bytes: number[] = [];
+  for (let w = 0; w < 4; w++) {
+    const word = hex.slice(w * 8, w * 8 + 8);
+    for (const i of [6, 4, 2, 0]) bytes.push(parseInt(word.slice(i, i + 2), 16));
+  }
+  // IPv4-mapped (::ffff:a.b.c.d): show as IPv4, as Defender does.
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  return compressIpv6(groups);
+}
+
+function compressIpv6(groups: string[]): string {
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+export function parseProcNet(text: string, protocol: 'Tcp' | 'Udp'): SocketEntry[] {
+  const out: SocketEntry[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const [lip, lport] = f[1].split(':');
+    const [rip, rport] = f[2].split(':');
+    out.push({
+      protocol, localIp: decodeAddress(lip), localPort: parseInt(lport, 16), remoteIp: decodeAddress(rip), remotePort: parseInt(rport, 16),
+      state: parseInt(f[3], 16), uid: Number(f[7]), inode: Number(f[9]),
+    });
+  }
+  return out;
+}
+
+/** Defender's LocalIPType / RemoteIPType. */
+export function ipType(ip: string): string {
+  if (ip === '0.0.0.0' || ip === '::') return 'Reserved';
+  if (/^127\./.test(ip) || ip === '::1') return 'Loopback';
+  if (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(ip) || /^f[cd]/i.test(ip)) return 'Private';
+  if (/^169\.254\./.test(ip) || /^fe80:/i.test(ip)) return 'LinkLocal';
+  if (/^(22[4-9]|23\d)\./.test(ip) || /^ff/i.test(ip)) return 'Multicast';
+  if (ip === '255.255.255.255') return 'Broadcast';
+  return 'Public';
+}
+
+export interface NetworkMonitor {
+  close(): void;
+  /** Sockets seen in the last poll (investigation package). */
+  snapshot(): readonly SocketEntry[];
+  /** Poll once now (tests). */
+  poll(): Promise<void>;
+}
+
+export interface NetworkMonitorOptions {
+  readonly proc: ProcReader;
+  readonly hashes: HashCache;
+  readonly emit: (table: 'DeviceNetworkEvents', row: Record<string, unknown>) => void;
+  readonly intervalMs?: number;
+  readonly procRoot?: string;
+  readonly log?: (message: string) => void;
+}
+
+const FILES: [string, 'Tcp' | 'Udp'][] = [['tcp', 'Tcp'], ['tcp6', 'Tcp'], ['udp', 'Udp'], ['udp6', 'Udp']];
+
+/** Reads every socket table under procRoot/net. */
+export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
+  const all: SocketEntry[] = [];
+  for (const [file, protocol] of FILES) {
+    try { all.push(...parseProcNet(await readFile(`${procRoot}/net/${file}`, 'utf8'), protocol)); } catch { /* no IPv6, say */ }
+  }
+  return all;
+}
+
+/** socket inode → pid, by reading every process's fd links (done only when new sockets appear). */
+export async function socketOwners(inodes: ReadonlySet<number>, procRoot = '/proc'): Promise<Map<number, number>> {
+  const owners = new Map<number, number>();
+  for (const name of await readdir(procRoot)) {
+    if (!/^\d+$/.test(name)) continue;
+    let fds: string[];
+    try { fds = await readdir(`${procRoot}/${name}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      let target: string;
+      try { target = await readlink(`${procRoot}/${name}/fd/${fd}`); } catch { continue; }
+      if (!target.startsWith('socket:[')) continue;
+      const inode = Number(target.slice(8, -1));
+      if (inodes.has(inode) && !owners.has(inode)) owners.set(inode, Number(name));
+    }
+    if (owners.size === inodes.size) break;
+  }
+  return owners;
+}
+
+/**
+ * New TCP/UDP connections and listeners, polled from /proc/net and mapped to processes through their
+ * socket file descriptors. A connection that opens and closes between two polls is not seen.
+ */
+export async function createNetworkMonitor(options: NetworkMonitorOptions): Promise<NetworkMonitor> {
+  const procRoot = options.procRoot ?? '/proc';
+  const log = options.log ?? (() => {});
+  let seen = new Set<string>();
+  let last: SocketEntry[] = [];
+  const keyOf = (s: SocketEntry) => `${s.inode}|${s.state === 10 ? 'L' : s.state}`;
+  const interesting = (s: SocketEntry) =>
+    s.inode !== 0 && (s.protocol === 'Udp' || s.state === 1 || s.state === 2 || s.state === 10);
+
+  last = await readSockets(procRoot);
+  for (const s of last) if (interesting(s)) seen.add(keyOf(s));
+
+  async function poll() {
+    const sockets = await readSockets(procRoot);
+    const fresh = sockets.filter((s) => interesting(s) && !seen.has(keyOf(s)));
+    // SYN_SENT then ESTABLISHED on the same socket is one connection: report it once.
+    const nextSeen = new Set<string>();
+    for (const s of sockets) if (interesting(s)) nextSeen.add(keyOf(s));
+    const reportedInodes = new Set([...seen].map((k) => k.split('|')[0]));
+    seen = nextSeen;
+    last = sockets;
+    const news = fresh.filter((s) => s.state === 10 || !reportedInodes.has(String(s.inode)));
+    if (!news.length) return;
+    const listeningPorts = new Set(sockets.filter((s) => s.state === 10).map((s) => `${s.protocol}:${s.localPort}`));
+    const owners = await socketOwners(new Set(news.map((s) => s.inode)), procRoot);
+    for (const s of news) {
+      const pid = owners.get(s.inode);
+      const p = pid ? await options.proc.read(pid) : undefined;
+      const h = p?.exe ? await options.hashes.get(p.exe) : undefined;
+      const unconnectedUdp = s.protocol === 'Udp' && s.remotePort === 0;
+      const action = s.state === 10 || unconnectedUdp ? 'ListeningConnectionCreated'
+        : s.state === 2 ? 'ConnectionRequest'
+        : s.protocol === 'Tcp' && listeningPorts.has(`Tcp:${s.localPort}`) ? 'InboundConnectionAccepted'
+        : 'ConnectionSuccess';
+      options.emit('DeviceNetworkEvents', {
+        ActionType: action,
+        RemoteIP: unconnectedUdp || s.state === 10 ? null : s.remoteIp,
+        RemotePort: unconnectedUdp || s.state === 10 ? null : s.remotePort,
+        LocalIP: s.localIp, LocalPort: s.localPort, Protocol: s.protocol,
+        LocalIPType: ipType(s.localIp), RemoteIPType: unconnectedUdp || s.state === 10 ? null : ipType(s.remoteIp),
+        InitiatingProcessId: pid ?? null,
+        InitiatingProcessFileName: p ? basename(p.exe || p.comm) : null,
+        InitiatingProcessFolderPath: p?.exe || null,
+        InitiatingProcessCommandLine: p?.cmdline ?? null,
+        InitiatingProcessCreationTime: p?.startTime ?? null,
+        InitiatingProcessParentId: p?.ppid ?? null,
+        InitiatingProcessAccountName: p?.user ?? options.proc.userName(s.uid),
+        InitiatingProcessSHA256: h?.sha256 ?? null, InitiatingProcessSHA1: h?.sha1 ?? null, InitiatingProcessMD5: h?.md5 ?? null,
+        InitiatingProcessFileSize: h?.size ?? null,
+      });
+    }
+  }
+
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    poll().catch((e) => log(`network poll failed: ${(e as Error).message}`)).finally(() => { busy = false; });
+  }, options.intervalMs ?? 1000);
+  timer.unref();
+  return { close: () => clearInterval(timer), snapshot: () => last, poll };
+}

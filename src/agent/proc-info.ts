@@ -1,0 +1,89 @@
+import { readFile, readlink, readdir, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+
+/** What /proc says about one process. */
+export interface ProcInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly comm: string;
+  /** Executable path ('' when unreadable, e.g. a kernel thread or an exited process). */
+  readonly exe: string;
+  readonly cmdline: string;
+  readonly uid: number;
+  readonly user: string;
+  /** Process start, ISO 8601 UTC. */
+  readonly startTime: string;
+  /** Start in clock ticks since boot: with the pid it identifies the process even after pid reuse. */
+  readonly startTicks: number;
+}
+
+const CLK_TCK = 100; // USER_HZ is 100 on every Linux ABI Node runs on.
+
+export interface ProcReader {
+  read(pid: number): Promise<ProcInfo | undefined>;
+  userName(uid: number): string;
+  listPids(): Promise<number[]>;
+  readonly bootTimeMs: number;
+}
+
+export function createProcReader(procRoot = '/proc'): ProcReader {
+  const bootTimeMs = Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
+  let users = new Map<number, string>();
+  let passwdMtime = -1;
+  function userName(uid: number): string {
+    try {
+      const m = statSync('/etc/passwd').mtimeMs;
+      if (m !== passwdMtime) {
+        passwdMtime = m;
+        users = new Map();
+        for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+          const f = line.split(':');
+          if (f.length >= 3) users.set(Number(f[2]), f[0]);
+        }
+      }
+    } catch { /* no passwd: numeric names */ }
+    return users.get(uid) ?? String(uid);
+  }
+  return {
+    bootTimeMs,
+    userName,
+    async listPids() {
+      return (await readdir(procRoot)).filter((n) => /^\d+$/.test(n)).map(Number);
+    },
+    async read(pid) {
+      try {
+        const [statText, cmdRaw, status] = await Promise.all([
+          readFile(`${procRoot}/${pid}/stat`, 'utf8'),
+          readFile(`${procRoot}/${pid}/cmdline`),
+          readFile(`${procRoot}/${pid}/status`, 'utf8'),
+        ]);
+        // comm may contain spaces and parentheses: the fields after it start at the last ')'.
+        const close = statText.lastIndexOf(')');
+        const comm = statText.slice(statText.indexOf('(') + 1, close);
+        const fields = statText.slice(close + 2).split(' ');
+        const ppid = Number(fields[1]);
+        const startTicks = Number(fields[19]);
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+        let exe = '';
+        try { exe = (await readlink(`${procRoot}/${pid}/exe`)).replace(/ \(deleted\)$/, ''); } catch { /* kernel thread or gone */ }
+        const args = cmdRaw.length ? cmdRaw.toString('utf8').replace(/\0+$/, '').split('\0') : [];
+        return {
+          pid, ppid, comm, exe, uid, user: userName(uid), startTicks,
+          cmdline: args.map(quoteArg).join(' '),
+          startTime: new Date(bootTimeMs + (startTicks * 1000) / CLK_TCK).toISOString(),
+        };
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function quoteArg(arg: string): string {
+  return arg === '' || /[\s"'\\]/.test(arg) ? `"${arg.replace(/(["\\])/g, '\\$1')}"` : arg;
+}
+
+/** The time a process started, from the file system, when /proc/<pid>/stat is unreadable. */
+export async function pidExists(pid: number): Promise<boolean> {
+  try { await stat(`/proc/${pid}`); return true; } catch { return false; }
+}

@@ -1,0 +1,220 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir, rmdir, writeFile, readdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { basename } from 'node:path';
+import type { HashCache } from './hashes.js';
+import type { ProcInfo, ProcReader } from './proc-info.js';
+
+/** Which source reports process starts. */
+export type ProcessSource = 'tracefs' | 'proc-sampling';
+
+export interface ProcessMonitor {
+  readonly source: ProcessSource;
+  close(): Promise<void>;
+  /** Known live processes (for stop_process by hash and the investigation package). */
+  snapshot(): readonly ProcInfo[];
+}
+
+export interface ProcessMonitorOptions {
+  readonly proc: ProcReader;
+  readonly hashes: HashCache;
+  readonly emit: (table: 'DeviceProcessEvents', row: Record<string, unknown>) => void;
+  /** Called for every started process with its executable (on-access scan of what runs). */
+  readonly onExec?: (info: ProcInfo) => void;
+  /** 'auto' tries the kernel's sched_process_exec tracepoint first, then samples /proc. */
+  readonly prefer?: 'auto' | ProcessSource;
+  readonly sampleIntervalMs?: number;
+  readonly tracingRoot?: string;
+  readonly log?: (message: string) => void;
+}
+
+const TRACE_LINE = /\s(sched_process_exec|sched_process_fork): (.*)$/;
+
+/**
+ * Process starts. Preferred source: the kernel's sched_process_exec tracepoint, read from a private
+ * tracefs instance (every exec is seen, even of processes that live for a microsecond). Fallback:
+ * sampling /proc every sampleIntervalMs (misses processes shorter than the interval and execs that do
+ * not fork). Either way the command line, user and parent come from /proc at the moment of the event.
+ */
+export async function createProcessMonitor(options: ProcessMonitorOptions): Promise<ProcessMonitor> {
+  const { proc, hashes, emit } = options;
+  const log = options.log ?? (() => {});
+  const table = new Map<number, ProcInfo & { seenAt: number }>();
+  const forkParent = new Map<number, number>();
+  let closed = false;
+
+  async function infoOf(pid: number): Promise<ProcInfo | undefined> {
+    const known = table.get(pid);
+    if (known) return known;
+    const info = await proc.read(pid);
+    if (info) table.set(pid, { ...info, seenAt: Date.now() });
+    return info;
+  }
+
+  async function report(info: ProcInfo, extra: Record<string, unknown> = {}) {
+    table.set(info.pid, { ...info, seenAt: Date.now() });
+    options.onExec?.(info);
+    const parent = info.ppid > 0 ? await infoOf(info.ppid) : undefined;
+    const grand = parent && parent.ppid > 0 ? await infoOf(parent.ppid) : undefined;
+    const [self, parentHashes] = await Promise.all([
+      info.exe ? hashes.get(info.exe) : undefined,
+      parent?.exe ? hashes.get(parent.exe) : undefined,
+    ]);
+    emit('DeviceProcessEvents', {
+      Timestamp: info.startTime,
+      ActionType: 'ProcessCreated',
+      FileName: basename(info.exe || info.comm),
+      FolderPath: info.exe || null,
+      SHA256: self?.sha256 ?? null, SHA1: self?.sha1 ?? null, MD5: self?.md5 ?? null, FileSize: self?.size ?? null,
+      ProcessId: info.pid,
+      ProcessCommandLine: info.cmdline,
+      ProcessCreationTime: info.startTime,
+      AccountName: info.user, AccountDomain: null, AccountSid: String(info.uid),
+      InitiatingProcessId: info.ppid,
+      InitiatingProcessFileName: parent ? basename(parent.exe || parent.comm) : null,
+      InitiatingProcessFolderPath: parent?.exe || null,
+      InitiatingProcessCommandLine: parent?.cmdline ?? null,
+      InitiatingProcessCreationTime: parent?.startTime ?? null,
+      InitiatingProcessAccountName: parent?.user ?? null,
+      InitiatingProcessAccountSid: parent ? String(parent.uid) : null,
+      InitiatingProcessSHA256: parentHashes?.sha256 ?? null, InitiatingProcessSHA1: parentHashes?.sha1 ?? null,
+      InitiatingProcessMD5: parentHashes?.md5 ?? null, InitiatingProcessFileSize: parentHashes?.size ?? null,
+      InitiatingProcessParentId: parent?.ppid ?? null,
+      InitiatingProcessParentFileName: grand ? basename(grand.exe || grand.comm) : null,
+      InitiatingProcessParentCreationTime: grand?.startTime ?? null,
+      AdditionalFields: { Source: source, ...extra },
+    });
+  }
+
+  // Keep the process table bounded: forget processes that are gone and were seen a while ago.
+  async function prune() {
+    const live = new Set(await proc.listPids());
+    const cutoff = Date.now() - 60_000;
+    for (const [pid, p] of table) if (!live.has(pid) && p.seenAt < cutoff) table.delete(pid);
+    if (forkParent.size > 20_000) forkParent.clear();
+  }
+
+  let source: ProcessSource = 'proc-sampling';
+  let tracer: { child: ChildProcess; instance: string } | undefined;
+  if (options.prefer !== 'proc-sampling') {
+    tracer = await startTracefs(options.tracingRoot ?? '/sys/kernel/tracing', log).catch((error) => {
+      log(`kernel process events unavailable (${(error as Error).message}); sampling /proc instead`);
+      return undefined;
+    });
+    if (tracer) source = 'tracefs';
+  }
+
+  // Existing processes: known, not reported as new.
+  for (const pid of await proc.listPids()) {
+    const info = await proc.read(pid);
+    if (info) table.set(pid, { ...info, seenAt: Date.now() });
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  if (tracer) {
+    const lines = createInterface({ input: tracer.child.stdout! });
+    let chain = Promise.resolve();
+    lines.on('line', (line) => {
+      const m = TRACE_LINE.exec(line);
+      if (!m) return;
+      const fields = Object.fromEntries(m[2].split(' ').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i), kv.slice(i + 1)]; }));
+      if (m[1] === 'sched_process_fork') {
+        forkParent.set(Number(fields.child_pid), Number(fields.pid));
+        return;
+      }
+      const pid = Number(fields.pid);
+      const filename = fields.filename ?? '';
+      // Read /proc at once (before the process may exit); report in order.
+      const reading = proc.read(pid);
+      chain = chain.then(async () => {
+        const info = await reading;
+        if (info) {
+          await report(info);
+        } else {
+          const ppid = forkParent.get(pid) ?? 0;
+          await report({
+            pid, ppid, comm: basename(filename), exe: filename, cmdline: filename, uid: -1, user: '',
+            startTime: new Date().toISOString(), startTicks: 0,
+          }, { CommandLineUnavailable: true });
+        }
+      }).catch((error) => log(`process event failed: ${(error as Error).message}`));
+    });
+    timers.push(setInterval(() => void prune().catch(() => {}), 30_000));
+  } else {
+    const interval = options.sampleIntervalMs ?? 100;
+    let busy = false;
+    timers.push(setInterval(async () => {
+      if (busy || closed) return;
+      busy = true;
+      try {
+        const pids = await proc.listPids();
+        const live = new Set(pids);
+        for (const pid of pids) {
+          if (table.has(pid)) continue;
+          const info = await proc.read(pid);
+          if (!info || info.ppid === 2 || pid === 2) continue; // kernel threads
+          await report(info);
+        }
+        for (const [pid, p] of table) if (!live.has(pid) && p.seenAt < Date.now() - 60_000) table.delete(pid);
+      } catch (error) {
+        log(`process sampling failed: ${(error as Error).message}`);
+      } finally {
+        busy = false;
+      }
+    }, interval));
+  }
+  for (const t of timers) t.unref();
+
+  return {
+    get source() { return source; },
+    snapshot: () => [...table.values()],
+    async close() {
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      if (tracer) await stopTracefs(tracer);
+    },
+  };
+}
+
+async function startTracefs(root: string, log: (m: string) => void): Promise<{ child: ChildProcess; instance: string }> {
+  try {
+    await access(`${root}/instances`);
+  } catch {
+    // tracefs not mounted: mount it (root only). Failure means no kernel events here.
+    await mkdir(root, { recursive: true }).catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      const m = spawn('mount', ['-t', 'tracefs', 'nodev', root], { stdio: 'ignore' });
+      m.on('error', reject);
+      m.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mount tracefs exited ${code}`))));
+    });
+    await access(`${root}/instances`);
+  }
+  // Remove instances left by an agent that died without cleaning up.
+  for (const name of await readdir(`${root}/instances`).catch(() => [] as string[])) {
+    if (name.startsWith('vigil-agent-') && !(await access(`/proc/${name.slice(12)}`).then(() => true, () => false))) {
+      await rmdir(`${root}/instances/${name}`).catch(() => {});
+    }
+  }
+  const instance = `${root}/instances/vigil-agent-${process.pid}`;
+  await mkdir(instance).catch((e) => { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; });
+  await writeFile(`${instance}/buffer_size_kb`, '1024');
+  await writeFile(`${instance}/events/sched/sched_process_exec/enable`, '1');
+  await writeFile(`${instance}/events/sched/sched_process_fork/enable`, '1');
+  const child = spawn('cat', [`${instance}/trace_pipe`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  child.on('exit', (code, signal) => { if (signal !== 'SIGTERM') log(`trace_pipe reader exited (${code ?? signal})`); });
+  return { child, instance };
+}
+
+async function stopTracefs({ child, instance }: { child: ChildProcess; instance: string }) {
+  child.kill('SIGTERM');
+  await writeFile(`${instance}/events/sched/sched_process_exec/enable`, '0').catch(() => {});
+  await writeFile(`${instance}/events/sched/sched_process_fork/enable`, '0').catch(() => {});
+  // The instance can be removed once its reader has gone.
+  for (let i = 0; i < 20; i++) {
+    try { await rmdir(instance); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  }
+}

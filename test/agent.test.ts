@@ -1,0 +1,277 @@
+// End-to-end tests of `vigil agent` against a real platform: real files, real processes, real quarantine.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgent, type Agent, type AgentOptions } from '../src/agent/index.js';
+import { startPlatform, type TestPlatform } from './helpers/platform.js';
+import { enrollmentToken, rowsOf, runAction, startFeedFront, waitFor, type FeedFront } from './agent-helpers.js';
+
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+const quiet = () => {};
+
+function agentOptions(server: string, stateDir: string, watch: string, extra: Partial<AgentOptions> = {}): AgentOptions {
+  return {
+    server, stateDir, watchPaths: [watch], prevention: true, flushIntervalMs: 100, commandWaitSeconds: 2, feedWaitSeconds: 2,
+    authLogs: [], log: quiet, ...extra,
+  };
+}
+
+describe('agent telemetry, scanning and commands', () => {
+  let tp: TestPlatform;
+  let front: FeedFront;
+  let agent: Agent;
+  const work = mkdtempSync(join(tmpdir(), 'vigil-agent-test-'));
+  const watch = join(work, 'home', 'alice', 'Downloads');
+  const stateDir = join(work, 'state');
+
+  before(async () => {
+    mkdirSync(watch, { recursive: true });
+    tp = await startPlatform();
+    const token = await enrollmentToken(tp);
+    // Enroll first (the identity is kept), then run through a front that serves the indicator feed by contract.
+    const first = await createAgent(agentOptions(tp.url, stateDir, watch, { enrollToken: token, collect: { process: false, file: false, network: false, logon: false } }));
+    const identity = first.identity;
+    await first.close();
+    front = await startFeedFront(tp.url, identity.sensorToken);
+    // The identity names its server: run the front as that server for the rest of the suite.
+    const saved = JSON.parse(readFileSync(join(stateDir, 'identity.json'), 'utf8'));
+    writeFileSync(join(stateDir, 'identity.json'), JSON.stringify({ ...saved, server: front.url }), { mode: 0o600 });
+    agent = await createAgent(agentOptions(front.url, stateDir, watch));
+  });
+
+  after(async () => {
+    await agent?.close();
+    await front?.close();
+    await tp?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('enrollment stores a device identity with mode 0600 and a 40-hex device id', () => {
+    const file = join(stateDir, 'identity.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(stateDir).mode & 0o777, 0o700);
+    const identity = JSON.parse(readFileSync(file, 'utf8'));
+    assert.match(identity.deviceId, /^[0-9a-f]{40}$/);
+    assert.equal(identity.method, 'enrollment');
+    assert.equal(identity.publicKeyJwk.kty, 'EC');
+    assert.equal(agent.identity.deviceId, identity.deviceId);
+  });
+
+  test('DeviceInfo is reported at start with OS, kernel and sensor health', async () => {
+    const rows = await waitFor('DeviceInfo', async () => {
+      const r = (await rowsOf(tp, 'DeviceInfo')).filter((x) => x.DeviceId === agent.identity.deviceId);
+      return r.length ? r : undefined;
+    });
+    assert.equal(rows[0].OSPlatform, 'Linux');
+    assert.equal(rows[0].OSBuild, readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
+    assert.equal(rows[0].AdditionalFields.Health.ProcessSource, agent.processSource);
+  });
+
+  test('a file dropped in a watched folder becomes a DeviceFileEvents row with its hashes', async () => {
+    const path = join(watch, 'report.txt');
+    writeFileSync(path, 'quarterly numbers\n');
+    const row = await waitFor('the file row', async () => (await rowsOf(tp, 'DeviceFileEvents')).find((r) => r.FolderPath === path));
+    assert.equal(row.ActionType, 'FileCreated');
+    assert.equal(row.FileName, 'report.txt');
+    assert.equal(row.FileSize, 18);
+    assert.equal(row.SHA256, '4c694ad7a5ea27610e73d5dca732d67b51100682543877a8a882584667371a9d');
+    assert.equal(row.SHA1, '93a4563b244bfa1f303d0cc0f967554765b77e11');
+    assert.equal(row.MD5, 'f2b6df39099bb4eb5d30e7e7fa0e8ba6');
+    assert.equal(row.DeviceId, agent.identity.deviceId);
+  });
+
+  test('a file in a new sub-folder and a rename are both seen', async () => {
+    const sub = join(watch, 'project');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'draft.txt'), 'v1');
+    await waitFor('the file in the new folder', async () => (await rowsOf(tp, 'DeviceFileEvents')).find((r) => r.FolderPath === join(sub, 'draft.txt')));
+    spawnSync('mv', [join(sub, 'draft.txt'), join(sub, 'final.txt')]);
+    const row = await waitFor('the rename row', async () => (await rowsOf(tp, 'DeviceFileEvents')).find((r) => r.FolderPath === join(sub, 'final.txt')));
+    assert.equal(row.ActionType, 'FileRenamed');
+    assert.equal(row.PreviousFileName, 'draft.txt');
+    assert.equal(row.PreviousFolderPath, join(sub, 'draft.txt'));
+  });
+
+  test('a started process becomes a DeviceProcessEvents row with its command line, user and parent', async () => {
+    const child = spawn('/bin/sh', ['-c', 'sleep 1.3579; true'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const row = await waitFor('the process row', async () => (await rowsOf(tp, 'DeviceProcessEvents')).find((r) => r.ProcessCommandLine === 'sleep 1.3579'));
+    await exited;
+    assert.equal(row.ActionType, 'ProcessCreated');
+    assert.equal(row.FileName, 'sleep');
+    assert.equal(row.AccountName, 'root');
+    assert.equal(row.InitiatingProcessId, child.pid);
+    assert.equal(row.InitiatingProcessCommandLine, '/bin/sh -c "sleep 1.3579; true"');
+    assert.equal(row.InitiatingProcessParentId, process.pid);
+    assert.match(row.SHA256, /^[0-9a-f]{64}$/);
+    assert.equal(row.SHA256, spawnSync('sha256sum', [row.FolderPath], { encoding: 'utf8' }).stdout.split(' ')[0]);
+  });
+
+  test('EICAR written to a watched folder is quarantined at once and reported as an AntivirusDetection', async () => {
+    const path = join(watch, 'invoice.com');
+    writeFileSync(path, EICAR);
+    const row = await waitFor('the detection row', async () => (await rowsOf(tp, 'DeviceEvents')).find((r) => r.ActionType === 'AntivirusDetection' && r.FolderPath === path));
+    assert.equal(existsSync(path), false);
+    assert.equal(row.SHA256, '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f');
+    assert.equal(row.MD5, '44d88612fea8a8f36de82e1278abb02f');
+    assert.deepEqual(row.AdditionalFields, { ThreatName: 'EICAR-Test-File', Engine: 'eicar', Action: 'quarantined', Severity: 'informational' });
+    const store = join(stateDir, 'quarantine');
+    assert.equal(statSync(store).mode & 0o777, 0o700);
+    const meta = readdirSync(store).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(readFileSync(join(store, n), 'utf8')));
+    const item = meta.find((m) => m.originalPath === path);
+    assert.ok(item, 'metadata names the original path');
+    const blob = join(store, `${item.id}.bin`);
+    assert.equal(statSync(blob).mode & 0o777, 0);
+    assert.equal(readFileSync(blob).includes(Buffer.from('EICAR')), false, 'stored defanged, not in clear');
+  });
+
+  test('a block indicator delivered by the feed quarantines a new file with that hash', async () => {
+    front.publish({
+      id: 'ind-42', type: 'sha256', value: 'd0f1026bb6669e5b2a12c430afa4ab47622c63ecd14537b4ba69731e32651ca4', action: 'block',
+      severity: 'high', title: 'Payload 42', expiresAt: null,
+    });
+    await waitFor('the agent to hold the indicator', () => agent.stats().indicators === 1, 10_000);
+    const path = join(watch, 'payload.bin');
+    const written = Date.now();
+    writeFileSync(path, 'indicator payload 42\n');
+    await waitFor('the file to be quarantined', () => !existsSync(path), 5_000, 10);
+    const tookMs = Date.now() - written;
+    const row = await waitFor('the detection row', async () => (await rowsOf(tp, 'DeviceEvents')).find((r) => r.FolderPath === path));
+    assert.deepEqual(row.AdditionalFields, { ThreatName: 'Payload 42', Engine: 'indicator', Action: 'quarantined', IndicatorId: 'ind-42', Severity: 'high' });
+    process.stdout.write(`# indicator block: quarantined ${tookMs} ms after the write\n`);
+  });
+
+  test('quarantine_file quarantines a file on command and its undo restores it', async () => {
+    const path = join(work, 'suspicious.sh');
+    writeFileSync(path, '#!/bin/sh\necho pwned\n', { mode: 0o750 });
+    const done = await runAction(tp, agent.identity.deviceId, 'quarantine_file', { path });
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(existsSync(path), false);
+    const undo = await tp.api(`/api/v1/actions/${done.id}/undo`, { token: tp.adminToken });
+    assert.equal(undo.status, 201, JSON.stringify(undo.body));
+    await waitFor('the file to come back', () => existsSync(path), 20_000);
+    assert.equal(readFileSync(path, 'utf8'), '#!/bin/sh\necho pwned\n');
+    assert.equal(statSync(path).mode & 0o777, 0o750);
+  });
+
+  test('stop_process kills the process it names', async () => {
+    const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((r) => child.on('exit', (_c, signal) => r(signal)));
+    const done = await runAction(tp, agent.identity.deviceId, 'stop_process', { pid: child.pid });
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(await exited, 'SIGKILL');
+  });
+
+  test('remove_persistence refuses a path outside the autorun locations, with the reason', async () => {
+    const done = await runAction(tp, agent.identity.deviceId, 'remove_persistence', { path: join(work, 'not-autorun.txt') });
+    assert.equal(done.state, 'failed');
+    assert.match(JSON.stringify(done), /not in an autorun location/);
+  });
+
+  test('collect_package uploads a tar.gz of processes, connections, users, autoruns, logs and temp listings', async () => {
+    const marker = join(work, 'temp-marker.txt');
+    writeFileSync(marker, 'x');
+    const done = await runAction(tp, agent.identity.deviceId, 'collect_package', {}, 60_000);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    assert.equal(done.files.length, 1);
+    const download = await fetch(`${tp.url}/api/v1/response/files/${done.files[0].id}`, { headers: { authorization: `Bearer ${tp.adminToken}` } });
+    assert.equal(download.status, 200);
+    const tgz = join(work, 'package.tar.gz');
+    writeFileSync(tgz, Buffer.from(await download.arrayBuffer()));
+    const entries = spawnSync('tar', ['-tzf', tgz], { encoding: 'utf8' }).stdout.split('\n').map((e) => e.replace(/^\.\//, ''));
+    for (const expected of ['processes.json', 'connections.json', 'users/passwd', 'autoruns/autoruns.json', 'temp-listings.json', 'manifest.json']) {
+      assert.ok(entries.includes(expected), `${expected} in the package (${entries.join(', ')})`);
+    }
+    const out = join(work, 'unpacked');
+    mkdirSync(out);
+    spawnSync('tar', ['-xzf', tgz, '-C', out]);
+    const processes = JSON.parse(readFileSync(join(out, 'processes.json'), 'utf8'));
+    assert.ok(processes.some((p: { pid: number }) => p.pid === process.pid), 'the test process is listed');
+    const temps = JSON.parse(readFileSync(join(out, 'temp-listings.json'), 'utf8'));
+    assert.ok(Object.values(temps).flat().some((e: any) => e.path === marker), 'the marker file is in the temp listing');
+    const passwd = readFileSync(join(out, 'users/passwd'), 'utf8');
+    assert.match(passwd, /^root:/m);
+  });
+
+  test('finished command ids are persisted so a redelivered command is not run again', () => {
+    const finished = JSON.parse(readFileSync(join(stateDir, 'finished-commands.json'), 'utf8')) as [string, { status: string }][];
+    assert.ok(finished.length >= 4);
+    assert.ok(finished.every(([id, r]) => typeof id === 'string' && (r.status === 'succeeded' || r.status === 'failed')));
+  });
+});
+
+describe('agent resilience', () => {
+  test('telemetry made while the server is down, across an agent restart, arrives once when it returns', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'vigil-agent-down-'));
+    const watch = join(work, 'watched');
+    const stateDir = join(work, 'state');
+    mkdirSync(watch);
+    let tp = await startPlatform();
+    const port = Number(new URL(tp.url).port);
+    const dataDir = tp.dataDir;
+    const options = agentOptions(tp.url, stateDir, watch, { collect: { process: false, network: false, logon: false, file: true } });
+    let agent = await createAgent({ ...options, enrollToken: await enrollmentToken(tp) });
+    try {
+      const deviceId = agent.identity.deviceId;
+      writeFileSync(join(watch, 'before.txt'), 'before');
+      await waitFor('the first row', async () => (await rowsOf(tp, 'DeviceFileEvents')).length === 1);
+      await tp.stop(false);
+
+      const names = Array.from({ length: 30 }, (_, i) => `offline-${i}.txt`);
+      for (const n of names.slice(0, 15)) writeFileSync(join(watch, n), n);
+      await waitFor('rows to be spooled', () => agent.stats().queue.spooledRows >= 15, 20_000);
+      // The agent restarts while the server is still down: the spool and the ReportId counter persist.
+      await agent.close();
+      agent = await createAgent(options);
+      assert.equal(agent.identity.deviceId, deviceId);
+      for (const n of names.slice(15)) writeFileSync(join(watch, n), n);
+      await waitFor('the rest to be spooled', () => agent.stats().queue.spooledRows >= 15, 20_000);
+
+      tp = await startPlatform({ dataDir, config: { port } });
+      const rows = await waitFor('every offline row', async () => {
+        const r = (await rowsOf(tp, 'DeviceFileEvents')).filter((x) => x.FileName.startsWith('offline-'));
+        return r.length >= 30 ? r : undefined;
+      }, 60_000, 200);
+      assert.deepEqual(rows.map((r) => r.FileName).sort(), [...names].sort());
+      const ids = (await rowsOf(tp, 'DeviceFileEvents')).map((r) => r.ReportId);
+      assert.equal(new Set(ids).size, ids.length, 'no duplicate ReportIds');
+      const infos = (await rowsOf(tp, 'DeviceInfo')).filter((r) => r.DeviceId === deviceId);
+      assert.equal(infos.length, 2, 'one DeviceInfo per start');
+      assert.ok(infos[1].ReportId > Math.max(...ids.slice(0, 1)), 'ReportIds keep growing across restarts');
+      assert.equal(agent.stats().queue.droppedRows, 0);
+    } finally {
+      await agent.close();
+      await tp.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('a full spool drops the oldest batches first and counts them', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'vigil-agent-spool-'));
+    const watch = join(work, 'watched');
+    mkdirSync(watch);
+    // A server address nobody listens on: every batch goes to the spool, which holds about two batches.
+    const agent = await createAgent({
+      ...agentOptions('http://127.0.0.1:9', join(work, 'state'), watch, { collect: { process: false, network: false, logon: false, file: true } }),
+      sensorToken: 'unused', maxSpoolBytes: 6000,
+    });
+    try {
+      for (let i = 0; i < 40; i++) {
+        writeFileSync(join(watch, `f${i}.txt`), `${i}`);
+        await agent.settle();
+        await agent.flush();
+      }
+      const stats = await waitFor('drops', () => (agent.stats().queue.droppedRows > 0 ? agent.stats() : undefined));
+      assert.ok(stats.queue.spoolBytes <= 6000);
+      assert.ok(stats.queue.droppedRows + stats.queue.spooledRows >= 40);
+      const health = JSON.parse(readFileSync(join(work, 'state', 'health.json'), 'utf8'));
+      assert.equal(health.droppedRows, stats.queue.droppedRows);
+    } finally {
+      await agent.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
