@@ -1,0 +1,220 @@
+// The in-memory matching index. Every lookup costs the same whatever the number of indicators:
+// hash maps for exact values, a walk over a host's labels for domains, a walk over a URL's path
+// segments for URLs, and one map per CIDR prefix length in use (at most 33 + 129 probes).
+import { ACTION_RANK, normaliseUrl, urlKey, type Indicator } from './indicator-model.js';
+import { parseCidr, parseIpv4, parseIpv6, v4Key, v6Key } from './ip.js';
+
+/** An active indicator in the index, with its expiry as epoch ms (Infinity = never). */
+export interface Live {
+  readonly ind: Indicator;
+  readonly exp: number;
+  /** URL indicators given with a scheme match only that scheme. */
+  readonly scheme: string | null;
+}
+
+/** A matching indicator and how specific the match is (larger wins, see ACTION_RANK's precedence rules). */
+export interface Candidate {
+  readonly live: Live;
+  readonly specificity: number;
+}
+
+const SPEC = { sha256: 40, sha1: 30, md5: 20, cert: 10, ipExact: 200, urlBase: 1000 } as const;
+
+type Buckets<K> = Map<K, Live[]>;
+
+function put<K>(map: Buckets<K>, key: K, live: Live) {
+  const list = map.get(key);
+  if (list) list.push(live);
+  else map.set(key, [live]);
+}
+
+function drop<K>(map: Buckets<K>, key: K, id: string) {
+  const list = map.get(key);
+  if (!list) return;
+  const i = list.findIndex((l) => l.ind.id === id);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) map.delete(key);
+}
+
+function pushAll(list: Live[] | undefined, specificity: number, out: Candidate[]) {
+  if (list === undefined) return;
+  for (let i = 0; i < list.length; i++) out.push({ live: list[i], specificity });
+}
+
+export interface IndicatorIndex {
+  add(ind: Indicator): void;
+  remove(ind: Indicator): void;
+  readonly size: number;
+  /** File hashes of one file (any may be empty); certificates by thumbprint. */
+  file(sha256: unknown, sha1: unknown, md5: unknown, out: Candidate[]): void;
+  cert(thumbprint: unknown, out: Candidate[]): void;
+  /** An IPv4 or IPv6 address: exact indicators and every CIDR range that contains it. */
+  ip(text: unknown, out: Candidate[]): void;
+  /** A URL, a host/path without scheme, or a bare host name: URL indicators under whose path it falls, and domain indicators of the host or its parents. */
+  url(text: unknown, out: Candidate[]): void;
+}
+
+export function createIndicatorIndex(): IndicatorIndex {
+  const sha256 = new Map<string, Live[]>();
+  const sha1 = new Map<string, Live[]>();
+  const md5 = new Map<string, Live[]>();
+  const certs = new Map<string, Live[]>();
+  const ipv4 = new Map<number, Live[]>();
+  const ipv6 = new Map<bigint, Live[]>();
+  const cidr4 = new Map<number, Buckets<number>>(); // prefix length → network key → indicators
+  const cidr6 = new Map<number, Buckets<bigint>>();
+  let prefixes4: number[] = []; // prefix lengths in use, longest first
+  let prefixes6: number[] = [];
+  const domains = new Map<string, Live[]>();
+  const urls = new Map<string, Live[]>();
+  let size = 0;
+
+  const refreshPrefixes = () => {
+    prefixes4 = [...cidr4.keys()].sort((a, b) => b - a);
+    prefixes6 = [...cidr6.keys()].sort((a, b) => b - a);
+  };
+
+  function locate(ind: Indicator): (live: Live | undefined) => void {
+    // Returns an add (live given) / remove (undefined) operation on the right structure.
+    const op = <K>(map: Buckets<K>, key: K) => (live: Live | undefined) => (live ? put(map, key, live) : drop(map, key, ind.id));
+    switch (ind.type) {
+      case 'sha256': return op(sha256, ind.value);
+      case 'sha1': return op(sha1, ind.value);
+      case 'md5': return op(md5, ind.value);
+      case 'cert': return op(certs, ind.value);
+      case 'ipv4': return op(ipv4, parseIpv4(ind.value)!);
+      case 'ipv6': return op(ipv6, parseIpv6(ind.value)!);
+      case 'domain': return op(domains, ind.value);
+      case 'url': return op(urls, normaliseUrl(ind.value).key);
+      case 'cidr': {
+        const c = parseCidr(ind.value);
+        if (typeof c === 'string') throw new Error(`stored CIDR is malformed: ${ind.value}`);
+        return (live) => {
+          if (c.v === 4) {
+            let byKey = cidr4.get(c.prefix);
+            if (!byKey) { if (!live) return; byKey = new Map(); cidr4.set(c.prefix, byKey); refreshPrefixes(); }
+            const key = v4Key(c.network as number, c.prefix);
+            if (live) put(byKey, key, live); else drop(byKey, key, ind.id);
+            if (byKey.size === 0) { cidr4.delete(c.prefix); refreshPrefixes(); }
+          } else {
+            let byKey = cidr6.get(c.prefix);
+            if (!byKey) { if (!live) return; byKey = new Map(); cidr6.set(c.prefix, byKey); refreshPrefixes(); }
+            const key = v6Key(c.network as bigint, c.prefix);
+            if (live) put(byKey, key, live); else drop(byKey, key, ind.id);
+            if (byKey.size === 0) { cidr6.delete(c.prefix); refreshPrefixes(); }
+          }
+        };
+      }
+    }
+  }
+
+  function hostCandidates(host: string, out: Candidate[]) {
+    if (host.length === 0) return;
+    if (host.charCodeAt(0) === 91 /* [ */ || parseIpv4(host) !== undefined) {
+      index.ip(host, out);
+      return;
+    }
+    // Domain indicators match the host itself and every parent: a.b.evil.com → a.b.evil.com, b.evil.com, evil.com, com.
+    let labels = 1;
+    for (let i = 0; i < host.length; i++) if (host.charCodeAt(i) === 46) labels++;
+    let from = 0;
+    while (from < host.length) {
+      pushAll(domains.get(from === 0 ? host : host.slice(from)), labels, out);
+      const dot = host.indexOf('.', from);
+      if (dot < 0) break;
+      from = dot + 1;
+      labels--;
+    }
+  }
+
+  const index: IndicatorIndex = {
+    get size() { return size; },
+    add(ind) {
+      const exp = ind.expiresAt === null ? Infinity : Date.parse(ind.expiresAt);
+      const scheme = ind.type === 'url' ? normaliseUrl(ind.value).scheme : null;
+      locate(ind)({ ind, exp, scheme });
+      size++;
+    },
+    remove(ind) {
+      locate(ind)(undefined);
+      size--;
+    },
+
+    file(h256, h1, h5, out) {
+      if (typeof h256 === 'string' && h256.length === 64 && sha256.size > 0) pushAll(sha256.get(h256.toLowerCase()), SPEC.sha256, out);
+      if (typeof h1 === 'string' && h1.length === 40 && sha1.size > 0) pushAll(sha1.get(h1.toLowerCase()), SPEC.sha1, out);
+      if (typeof h5 === 'string' && h5.length === 32 && md5.size > 0) pushAll(md5.get(h5.toLowerCase()), SPEC.md5, out);
+    },
+
+    cert(thumb, out) {
+      if (typeof thumb === 'string' && certs.size > 0) pushAll(certs.get(thumb.toLowerCase()), SPEC.cert, out);
+    },
+
+    ip(text, out) {
+      if (typeof text !== 'string' || text.length === 0) return;
+      const n4 = parseIpv4(text);
+      if (n4 !== undefined) {
+        pushAll(ipv4.get(n4), SPEC.ipExact, out);
+        for (const p of prefixes4) pushAll(cidr4.get(p)!.get(v4Key(n4, p)), p, out);
+        return;
+      }
+      if (ipv6.size === 0 && prefixes6.length === 0 && prefixes4.length === 0 && ipv4.size === 0) return;
+      const n6 = parseIpv6(text);
+      if (n6 === undefined) return;
+      if (n6 >> 32n === 0xffffn) { // IPv4-mapped: match as the IPv4 address it carries
+        const mapped = Number(n6 & 0xffffffffn);
+        pushAll(ipv4.get(mapped), SPEC.ipExact, out);
+        for (const p of prefixes4) pushAll(cidr4.get(p)!.get(v4Key(mapped, p)), p, out);
+        return;
+      }
+      pushAll(ipv6.get(n6), SPEC.ipExact, out);
+      for (const p of prefixes6) pushAll(cidr6.get(p)!.get(v6Key(n6, p)), p, out);
+    },
+
+    url(text, out) {
+      if (typeof text !== 'string' || text.length === 0) return;
+      // Fast path: a bare host name (DeviceNetworkEvents.RemoteUrl is often just that).
+      if (!/[/:?#@]/.test(text)) {
+        hostCandidates(text.toLowerCase().replace(/\.$/, ''), out);
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+      } catch {
+        return;
+      }
+      const host = url.hostname.replace(/\.$/, '');
+      hostCandidates(host.startsWith('[') ? host.slice(1, -1) : host, out);
+      if (urls.size === 0) return;
+      const scheme = url.protocol.slice(0, -1);
+      const hostPort = url.port ? `${host}:${url.port}` : host;
+      const push = (key: string) => {
+        const list = urls.get(key);
+        if (!list) return;
+        for (const live of list) if (live.scheme === null || live.scheme === scheme) out.push({ live, specificity: SPEC.urlBase + key.length });
+      };
+      // A URL indicator matches everything under its path: walk the path back segment by segment.
+      const full = urlKey(hostPort, url.pathname, url.search);
+      push(full);
+      let path = urlKey('', url.pathname, '');
+      if (url.search.length > 1) push(hostPort + path);
+      while (path.length > 0) {
+        const slash = path.lastIndexOf('/');
+        path = slash <= 0 ? '' : path.slice(0, slash);
+        push(hostPort + path);
+      }
+    },
+  };
+  return index;
+}
+
+/** Orders candidates strongest first by the documented precedence (see ACTION_RANK in indicator-model.ts). */
+export function stronger(a: Candidate, aScoped: boolean, b: Candidate, bScoped: boolean): boolean {
+  if (aScoped !== bScoped) return aScoped;
+  if (a.specificity !== b.specificity) return a.specificity > b.specificity;
+  const ra = ACTION_RANK[a.live.ind.action];
+  const rb = ACTION_RANK[b.live.ind.action];
+  if (ra !== rb) return ra > rb;
+  return a.live.ind.version > b.live.ind.version;
+}
