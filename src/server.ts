@@ -16,6 +16,9 @@ import { registerResponseRoutes } from './api/index.js'; // response
 import { createPosture, type Posture } from './posture/index.js';
 import { createAccess, type Access } from './identity/index.js';
 import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from './api/index.js';
+// intel (issue 8): indicators, matching, the sensor feed, retro-hunt, STIX 2.1 / TAXII 2.1
+import { createIntelService, type IntelService } from './intel/index.js';
+import { registerIntelRoutes } from './api/routes/intel.js';
 import { registerConsoleRoutes } from './api/static.js'; // console
 
 export interface Platform {
@@ -30,6 +33,8 @@ export interface Platform {
   // identity & access
   readonly posture: Posture;
   readonly access: Access;
+  // intel
+  readonly intel: IntelService;
   /** Set on the first start when the admin password was generated: show it once. */
   readonly firstAdmin?: { username: string; password: string };
   /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
@@ -60,6 +65,12 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
 
+  // intel: matches every ingested row against the indicators (subscribes to 'telemetry.ingested'); scope via posture's groups
+  const intel = await createIntelService({
+    store, bus,
+    deviceGroupOf: async (deviceId) => { const d = await posture.getDevice(deviceId); return d ? [d.group.id, d.group.name] : undefined; },
+    onError: (error, context) => app?.log.error({ err: error }, context),
+  });
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
 
@@ -75,6 +86,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerPostureRoutes(app, { posture, audit: auditEntry });
   registerIdentityRoutes(app, { access, accounts, audit: auditEntry });
   registerSsfRoutes(app, { access });
+  registerIntelRoutes(app, { intel, authenticate: (token) => accounts.authenticate(token), audit: auditEntry }); // intel
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -86,11 +98,13 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   let closing: Promise<void> | undefined;
   return {
     url, app, store, bus, accounts, audit, response, posture, access,
+    intel, // intel
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
         ready = false;
         await response.close(); // response: stop the sweep, answer waiting long-polls
+        await intel.close(); // intel: answer waiting feed long-polls, finish retro-hunts
         await access.close(); // identity & access: push retries, long polls
         posture.close();
         await app!.close();
