@@ -62,6 +62,8 @@ export interface ActionService {
   undo(id: string, by: Actor): Promise<ActionRecord>;
   get(id: string): Promise<ActionRecord | undefined>;
   list(filter?: ActionFilter): Promise<ActionRecord[]>;
+  /** Actions of an investigation not yet in a terminal state. */
+  openCount(investigationId: string): Promise<number>;
   /** Pending for 7 days → rejected; commands past their 3-day retry window → timed out. */
   sweep(): Promise<{ expired: number; timedOut: number }>;
   /** Called with every action whose state changed (after it is stored). */
@@ -198,14 +200,15 @@ export function createActionService(options: ActionServiceOptions): ActionServic
       // Four-eyes: a person's own manual action waits for someone else's approval.
       const decision = input.decision === 'auto' && options.fourEyes && input.source === 'manual' ? 'approval' : input.decision;
       const decisionReason = decision !== input.decision ? 'four-eyes: another responder must approve' : input.decisionReason;
-      await db.insertInto('response_actions').values({
+      const row = {
         id, kind: plugin.kind, target_type: plugin.targetType, target, params: JSON.stringify(params), state: 'proposed',
         source: input.source, requested_by: input.requestedBy.name, requested_by_id: input.requestedBy.id,
         comment: input.comment ?? null, decision_reason: decisionReason ?? null, investigation_id: input.investigationId ?? null,
         alert_ids: JSON.stringify(input.alertIds ?? []), verdict: input.verdict ?? null, undo_of: input.undoOf ?? null,
         created_at: t, updated_at: t,
-      }).execute();
-      const proposed = (await get(id))!;
+      };
+      await db.insertInto('response_actions').values(row).execute();
+      const proposed = toAction(row);
       await bus.publish('action.changed', { actionId: id, kind: plugin.kind, state: 'proposed' });
       for (const listener of listeners) await listener(proposed);
       await audit.record({
@@ -284,6 +287,12 @@ export function createActionService(options: ActionServiceOptions): ActionServic
       const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 500), 1), 10_000);
       const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
       return rows.map(toAction);
+    },
+
+    async openCount(investigationId) {
+      const row = await db.selectFrom('response_actions').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('investigation_id', '=', investigationId).where('state', 'not in', [...TERMINAL_STATES]).executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
 
     async sweep() {

@@ -121,12 +121,13 @@ export async function createCommandChannel(options: CommandChannelOptions): Prom
     async enqueue({ deviceId, kind, params, actionId }) {
       const t = now();
       const id = ulid(t);
-      await db.insertInto('response_commands').values({
+      const row = {
         id, device_id: deviceId, action_id: actionId ?? null, kind, params: JSON.stringify(params), state: 'queued',
         issued_at: t, expires_at: t + retryWindowMs, next_delivery_at: t, deliveries: 0,
-      }).execute();
+      };
+      await db.insertInto('response_commands').values(row).execute();
       wake(deviceId);
-      return (await get(id))!;
+      return toCommand(row);
     },
 
     async poll(deviceId, waitMs, signal) {

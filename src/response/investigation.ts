@@ -202,6 +202,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
   }
 
   async function complete(id: string) {
+    if ((await actions.openCount(id)) > 0) return;
     const list = await actions.list({ investigationId: id, limit: 10_000 });
     if (list.some((a) => !TERMINAL_STATES.has(a.state))) return;
     const row = await db.selectFrom('response_investigations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -415,6 +416,8 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           });
           if (decision === 'auto') auto++;
           else waiting++;
+          // Let the command channel deliver what is already queued while the rest is proposed.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         } catch (error) {
           log.push(`${p.kind} on ${p.target} could not be proposed: ${error instanceof Error ? error.message : String(error)}`);
         }
