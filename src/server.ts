@@ -61,6 +61,8 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   });
   const response = await createResponse({
     store, bus, audit, filesDir: join(dataDir, 'response-files'),
+    automationLevelOf: (deviceId) => posture.automationLevelOf(deviceId), // the device group's level
+    userActions: access.userActions, // identity carries out user actions
     fourEyes: (config as VigilConfig & { fourEyes?: boolean }).fourEyes ?? false,
     onError: (error, context) => app?.log.error({ err: error }, context),
   });

@@ -139,15 +139,19 @@ function userKind(kind: string, description: string, run: (key: string) => Promi
   };
 }
 
-/** User actions (Defender for Identity's remediation actions), carried out by identity's implementation. */
-export function userActionKinds(users: UserActions): ActionKind[] {
-  return [
-    userKind('disable_user', 'Disable the account', (k) => users.disable(k), 'enable_user'),
-    userKind('enable_user', 'Enable the account', (k) => users.enable(k)),
-    userKind('revoke_sessions', 'Revoke every session and refresh token of the user', (k) => users.revokeSessions(k)),
-    userKind('require_password_reset', 'Require a password change at next sign-in', (k) => users.requirePasswordReset(k)),
-    userKind('confirm_compromised', 'Confirm the user compromised (user risk high)', (k) => users.confirmCompromised(k)),
-  ];
+/**
+ * User actions (Defender for Identity's remediation actions), carried out by identity's implementation.
+ * Only the kinds whose method identity provides are returned (disable is undoable only with enable).
+ */
+export function userActionKinds(users: Partial<UserActions>): ActionKind[] {
+  const kinds: ActionKind[] = [];
+  const { disable, enable, revokeSessions, requirePasswordReset, confirmCompromised } = users;
+  if (disable) kinds.push(userKind('disable_user', 'Disable the account', (k) => disable.call(users, k), enable ? 'enable_user' : undefined));
+  if (enable) kinds.push(userKind('enable_user', 'Enable the account', (k) => enable.call(users, k)));
+  if (revokeSessions) kinds.push(userKind('revoke_sessions', 'Revoke every session and refresh token of the user', (k) => revokeSessions.call(users, k)));
+  if (requirePasswordReset) kinds.push(userKind('require_password_reset', 'Require a password change at next sign-in', (k) => requirePasswordReset.call(users, k)));
+  if (confirmCompromised) kinds.push(userKind('confirm_compromised', 'Confirm the user compromised (user risk high)', (k) => confirmCompromised.call(users, k)));
+  return kinds;
 }
 
 /** Target keys, per the entity-key contract: devices by DeviceId, users lower-case, hashes lower-case. */

@@ -54,6 +54,8 @@ export interface Investigations {
   list(filter?: { incidentId?: string; alertId?: string; limit?: number }): Promise<Investigation[]>;
   /** Incidents correlated an alert: investigations of that alert become visible on the incident. */
   linkIncident(alertId: string, incidentId: string): Promise<void>;
+  /** Incidents merged `from` into `to`. */
+  moveIncident(from: string, to: string): Promise<void>;
   /** Called for every action change; completes investigations whose actions are all decided and done. */
   actionChanged(action: ActionRecord): Promise<void>;
 }
@@ -449,6 +451,11 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       incidentOfAlert.set(alertId, incidentId);
       if (incidentOfAlert.size > 10_000) incidentOfAlert.delete(incidentOfAlert.keys().next().value!);
       await db.updateTable('response_investigation_alerts').set({ incident_id: incidentId }).where('alert_id', '=', alertId).execute();
+    },
+
+    async moveIncident(from, to) {
+      for (const [alertId, incidentId] of incidentOfAlert) if (incidentId === from) incidentOfAlert.set(alertId, to);
+      await db.updateTable('response_investigation_alerts').set({ incident_id: to }).where('incident_id', '=', from).execute();
     },
 
     async actionChanged(action) {

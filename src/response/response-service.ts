@@ -16,8 +16,8 @@ export interface ResponseOptions {
   readonly now?: () => number;
   /** The device group's automation level (posture provides it). Default: 'semi_all' for every device. */
   readonly automationLevelOf?: (deviceId: string) => AutomationLevel | undefined | Promise<AutomationLevel | undefined>;
-  /** Identity's user actions; without it the user action kinds are not registered. */
-  readonly userActions?: UserActions;
+  /** Identity's user actions; a kind is registered for each method it provides. */
+  readonly userActions?: Partial<UserActions>;
   /** Incidents' alert resolver, called when an investigation remediated everything. */
   readonly resolveAlerts?: ResolveAlerts;
   /** Four-eyes: an approver must not be the requester, and manual actions wait for a second responder. */
@@ -81,6 +81,12 @@ export async function createResponse(options: ResponseOptions): Promise<Response
   unsubscribe.push(bus.subscribe('alert.updated', async ({ alertId, incidentId }) => {
     if (incidentId) await investigations.linkIncident(alertId, incidentId);
   }, { name: 'response.incident-links' }));
+  // A merged incident redirects to its target: its investigations show on the target.
+  unsubscribe.push(bus.subscribe('incident.updated', async ({ incidentId, changes }) => {
+    if (changes.status === 'redirected' && typeof changes.redirectIncidentId === 'string') {
+      await investigations.moveIncident(incidentId, changes.redirectIncidentId);
+    }
+  }, { name: 'response.incident-merges' }));
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = () => {
