@@ -1,18 +1,18 @@
-// Worker thread for Store.query(): a read-only SQLite connection. Plain JS so it starts without a loader;
+// Child process for Store.query(): a read-only SQLite connection. Plain JS so it starts without a loader;
 // a TypeScript functions module is loaded through tsx's API.
-import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+const db = new Database(process.env.VIGIL_QUERY_DB, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
-if (workerData.functionsModule) {
+if (process.env.VIGIL_QUERY_FUNCTIONS) {
   const { register } = await import('tsx/esm/api');
   register();
-  const mod = await import(workerData.functionsModule);
+  const mod = await import(process.env.VIGIL_QUERY_FUNCTIONS);
   mod.registerSqlFunctions(db);
 }
 
-parentPort.on('message', ({ id, sql, params, maxRows }) => {
+process.on('disconnect', () => process.exit(0));
+process.on('message', ({ id, sql, params, maxRows }) => {
   try {
     const statement = db.prepare(sql);
     if (!statement.reader) throw Object.assign(new Error('only read-only queries may run here'), { code: 'query_not_read_only' });
@@ -25,8 +25,8 @@ parentPort.on('message', ({ id, sql, params, maxRows }) => {
       if (rows.length >= max) { truncated = true; break; }
       rows.push(row.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
     }
-    parentPort.postMessage({ id, ok: true, result: { columns, rows, truncated } });
+    process.send({ id, ok: true, result: { columns, rows, truncated } });
   } catch (error) {
-    parentPort.postMessage({ id, ok: false, error: String(error?.message ?? error), code: error?.code === 'query_not_read_only' ? error.code : 'query_failed' });
+    process.send({ id, ok: false, error: String(error?.message ?? error), code: error?.code === 'query_not_read_only' ? error.code : 'query_failed' });
   }
 });
