@@ -39,12 +39,20 @@ export function onUnauthorized(handler: () => void): void {
   unauthorizedHandler = handler;
 }
 
+/** A body sent as-is with its own content type (e.g. a CSV file). */
+export class RawBody {
+  constructor(readonly text: string, readonly type: string) {}
+}
+
 export async function request<T>(method: string, path: string, body?: unknown, init: { signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
   let payload: BodyInit | undefined;
-  if (body !== undefined) {
+  if (body instanceof RawBody) {
+    headers['content-type'] = body.type;
+    payload = body.text;
+  } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }

@@ -13,7 +13,7 @@ const RISK = ['high', 'medium', 'low', 'informational', 'none'];
 export default function Dashboard() {
   const since = useMemo(() => new Date(Date.now() - 7 * 864e5).toISOString(), []);
   const incidents = useApi<unknown>(`/api/v1/incidents${qs({ limit: 1000 })}`);
-  const alerts = useApi<unknown>(`/api/v1/alerts${qs({ since, limit: 5000 })}`);
+  const alerts = useApi<unknown>(`/api/v1/alerts${qs({ since, limit: 1000 })}`);
   const devices = useApi<unknown>('/api/v1/devices');
   const pending = useApi<unknown>(`/api/v1/actions${qs({ state: 'pending' })}`);
   useLive(['incident.created', 'incident.updated', 'alert.raised', 'device.risk-changed', 'device.compliance-changed', 'action.changed'], (e) => {

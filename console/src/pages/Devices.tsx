@@ -22,7 +22,7 @@ export default function Devices() {
   const [q, setQ] = useState('');
   const [risk, setRisk] = useState('');
   const [compliance, setCompliance] = useState('');
-  const groupName = new Map(listOf<{ id: string; name: string }>(groups.data, 'groups').map((g) => [g.id, g.name]));
+  const groupName = new Map(listOf<{ id: string; name: string }>(groups.data, 'deviceGroups').map((g) => [g.id, g.name]));
   const devices = listOf<Device>(data, 'devices');
   const rows = useMemo(() => devices.filter((d) =>
     (!risk || d.riskLevel === risk) && (!compliance || d.complianceState === compliance)

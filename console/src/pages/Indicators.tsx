@@ -1,5 +1,5 @@
 import { useMemo, useRef, useState } from 'react';
-import { api, ApiError, listOf } from '../api';
+import { api, ApiError, listOf, qs, RawBody } from '../api';
 import { RequireRole } from '../auth';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, ConfirmButton, Dialog, ErrorView, Field, PageHeader, Result } from '../components/ui';
@@ -17,11 +17,11 @@ const ACTIONS: Record<string, string[]> = {
 const EXPORT_COLUMNS = ['type', 'value', 'action', 'title', 'description', 'severity', 'expiresAt', 'generateAlert', 'source'] as const;
 
 export default function Indicators() {
-  const { data, error, loading, reload } = useApi<unknown>('/api/v1/indicators');
-  useLive(['indicator.changed'], reload);
-  const [editing, setEditing] = useState<Indicator | 'new' | null>(null);
   const [q, setQ] = useState('');
   const [showExpired, setShowExpired] = useState(false);
+  const { data, error, loading, reload } = useApi<unknown>(`/api/v1/indicators${qs({ limit: 1000, includeExpired: showExpired || undefined })}`);
+  useLive(['indicator.changed'], reload);
+  const [editing, setEditing] = useState<Indicator | 'new' | null>(null);
   const del = useAction();
   const all = listOf<Indicator>(data, 'indicators');
   const rows = useMemo(() => all.filter((i) => (showExpired || (i.state ?? 'active') === 'active')
@@ -86,7 +86,7 @@ function IndicatorForm({ indicator, onClose, onSaved }: { indicator: Indicator |
       type, value: value.trim(), action, title, description, severity, generateAlert,
       expiresAt: expiresAt ? new Date(`${expiresAt}:00Z`).toISOString() : null,
     };
-    if (indicator) await api.put(`/api/v1/indicators/${encodeURIComponent(indicator.id)}`, body);
+    if (indicator) await api.patch(`/api/v1/indicators/${encodeURIComponent(indicator.id)}`, body);
     else await api.post('/api/v1/indicators', body);
     onSaved();
   });
@@ -131,8 +131,12 @@ function ImportButton({ onDone }: { onDone(): void }) {
           void act.run(async () => {
             const text = await file.text();
             const isJson = file.name.endsWith('.json') || /^\s*[[{]/.test(text);
-            const result = await api.post<Record<string, unknown>>('/api/v1/indicators/import', isJson ? { format: 'json', content: text } : { format: 'csv', content: text });
-            const imported = Number(result?.imported ?? result?.created ?? 0);
+            let body: unknown = new RawBody(text, 'text/csv');
+            if (isJson) {
+              try { body = JSON.parse(text); } catch { throw new Error(`${file.name} is not valid JSON`); }
+            }
+            const result = await api.post<Record<string, unknown>>('/api/v1/indicators/import', body);
+            const imported = Number(result?.created ?? 0) + Number(result?.updated ?? 0);
             const rejected = Array.isArray(result?.rejected) ? result.rejected as { index?: number; line?: number; message?: string; error?: string }[] : [];
             setReport(`${imported} imported, ${rejected.length} rejected${rejected.length ? `: ${rejected.slice(0, 5).map((r) => `${r.line !== undefined ? `line ${r.line}` : `#${r.index}`} ${r.message ?? r.error}`).join('; ')}` : ''}.`);
             onDone();

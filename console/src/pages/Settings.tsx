@@ -24,7 +24,7 @@ export default function Settings() {
       <PageHeader title="Settings" />
       <Tabs value={tab} onChange={(t) => setParams({ tab: t === 'groups' ? undefined : t })} tabs={TABS} />
       {tab === 'groups' ? <Groups /> : null}
-      {tab === 'compliance' ? <ListOf path="/api/v1/compliance-policies" keyName="policies" title="Compliance policies" prefer={['name', 'maxRisk', 'maxSensorSilenceSeconds', 'id']} /> : null}
+      {tab === 'compliance' ? <ListOf path="/api/v1/compliance-policies" keyName="compliancePolicies" title="Compliance policies" prefer={['name', 'maxRisk', 'maxSensorSilenceSeconds', 'id']} /> : null}
       {tab === 'ca' ? <ListOf path="/api/v1/conditional-access/policies" keyName="policies" title="Conditional Access policies" prefer={['name', 'state', 'enabled', 'grant', 'conditions']} /> : null}
       {tab === 'apps' ? <ListOf path="/api/v1/apps" keyName="apps" title="Apps" prefer={['name', 'clientId', 'redirectUris', 'caePush']} /> : null}
       {tab === 'accounts' ? <Accounts /> : null}
@@ -55,8 +55,8 @@ function Groups() {
   const act = useAction();
   const [name, setName] = useState('');
   const [level, setLevel] = useState('semi_all');
-  const groups = listOf<Group>(data, 'groups');
-  const policyList = listOf<{ id: string; name: string }>(policies.data, 'policies');
+  const groups = listOf<Group>(data, 'deviceGroups');
+  const policyList = listOf<{ id: string; name: string }>(policies.data, 'compliancePolicies');
   const update = (g: Group, patch: Partial<Group>) => act.run(async () => { await api.patch(`/api/v1/device-groups/${encodeURIComponent(g.id)}`, patch); reload(); }, `${g.name} saved.`);
   return (
     <Card title="Device groups and automation levels">

@@ -13,7 +13,7 @@ interface SignIn { at?: string; timestamp?: string; app?: string; clientId?: str
 
 export default function User({ params }: { params: Record<string, string> }) {
   const key = params.id;
-  const user = useApi<DirectoryUser & Record<string, unknown>>(`/api/v1/directory/users/${encodeURIComponent(key)}`);
+  const user = useApi<DirectoryUser & Record<string, unknown>>(`/api/v1/users/${encodeURIComponent(key)}`);
   const signIns = useApi<unknown>(`/api/v1/sign-ins${qs({ user: key, limit: 500 })}`);
   useLive(['user.risk-changed', 'session.revoked'], () => { user.reload(); signIns.reload(); });
   const act = useAction();
@@ -43,7 +43,7 @@ export default function User({ params }: { params: Record<string, string> }) {
           {u && userState(u) === 'disabled'
             ? <button type="button" onClick={() => respond('enable_user', 'Enable')} disabled={act.pending}>Enable user</button>
             : <ConfirmButton className="danger" label="Disable user" confirm="Disable this account?" onConfirm={() => void respond('disable_user', 'Disable')} disabled={act.pending} />}
-          <button type="button" onClick={() => respond('revoke_sessions', 'Session revocation')} disabled={act.pending}>Revoke sessions</button>
+          <button type="button" disabled={act.pending} onClick={() => act.run(async () => { await api.post(`/api/v1/users/${encodeURIComponent(key)}/revoke-sessions`); user.reload(); }, 'Sessions revoked.')}>Revoke sessions</button>
           <button type="button" onClick={() => respond('require_password_reset', 'Password reset')} disabled={act.pending}>Require password reset</button>
           <ConfirmButton label="Confirm compromised" confirm="Mark this user compromised (risk high)?" onConfirm={() => void respond('confirm_compromised', 'Confirm compromised')} disabled={act.pending} />
           <div style={{ flexBasis: '100%' }}><Result error={act.error} done={act.done} what="User action" /></div>
@@ -53,6 +53,7 @@ export default function User({ params }: { params: Record<string, string> }) {
         <Card title="Overview">
           <KeyValues items={[
             ['Display name', str(u.displayName)], ['Account', str(u.upn ?? u.email ?? u.username ?? key)], ['Risk level', <Badge value={u.riskLevel ?? 'none'} kind="risk" />],
+            ['Risk reason', str(u.riskReason)], ['Role', str(u.role)], ['Groups', (Array.isArray(u.groups) ? u.groups : []).map((g) => str((g as { name?: string }).name ?? g)).join(', ')],
             ['State', userState(u)], ['Last sign-in', time(u.lastSignIn)], ['Created', time(u.createdAt)],
           ]} />
         </Card>

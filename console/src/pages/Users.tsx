@@ -4,6 +4,7 @@ import { DataTable, type Column } from '../components/DataTable';
 import { Badge, ErrorView, Field, PageHeader } from '../components/ui';
 import { SEVERITY_ORDER, str, time } from '../format';
 import { useApi } from '../hooks';
+import { useAuth } from '../auth';
 import { useLive } from '../live';
 import { Link, navigate } from '../router';
 
@@ -11,15 +12,23 @@ export interface DirectoryUser {
   id?: string; key?: string; username?: string; upn?: string; displayName?: string; email?: string; role?: string;
   riskLevel?: string; disabled?: boolean; enabled?: boolean; state?: string; lastSignIn?: string; createdAt?: string;
 }
-export const userKey = (u: DirectoryUser) => str(u.key ?? u.username ?? u.upn ?? u.id);
+export const userKey = (u: DirectoryUser) => str(u.username ?? u.key ?? u.upn ?? u.id);
 export const userState = (u: DirectoryUser) => u.state ?? (u.disabled === true || u.enabled === false ? 'disabled' : 'enabled');
 
 export default function Users() {
-  // Directory users (identity); the console's own operator accounts are under Settings.
-  const { data, error, loading, reload } = useApi<unknown>('/api/v1/directory/users');
+  // Admins see every account; other roles see the users that carry risk (GET /api/v1/users is admin-only).
+  const { can } = useAuth();
+  const admin = can('admin');
+  const accounts = useApi<unknown>(admin ? '/api/v1/users' : null);
+  const risky = useApi<unknown>('/api/v1/risk/users');
+  const reload = () => { accounts.reload(); risky.reload(); };
   useLive(['user.risk-changed', 'session.revoked'], reload);
+  const riskOf = new Map(listOf<{ id: string; riskLevel: string }>(risky.data, 'items').map((r) => [r.id.toLowerCase(), r.riskLevel]));
+  const data = admin ? accounts.data : { users: listOf<{ id: string; riskLevel: string }>(risky.data, 'items').map((r) => ({ key: r.id, username: r.id, riskLevel: r.riskLevel })) };
+  const error = admin ? accounts.error : risky.error;
+  const loading = admin ? accounts.loading : risky.loading;
   const [q, setQ] = useState('');
-  const users = listOf<DirectoryUser>(data, 'users');
+  const users = listOf<DirectoryUser>(data, 'users').map((u) => ({ ...u, riskLevel: u.riskLevel ?? riskOf.get(userKey(u).toLowerCase()) ?? 'none' }));
   const rows = useMemo(() => users.filter((u) => !q || [u.username, u.displayName, u.upn, u.email].some((v) => str(v).toLowerCase().includes(q.toLowerCase()))), [users, q]);
   const columns: Column<DirectoryUser>[] = [
     { id: 'name', label: 'User', width: 'minmax(200px, 2fr)', value: (u) => u.displayName ?? userKey(u), render: (u) => <Link to={`/users/${encodeURIComponent(userKey(u))}`}>{u.displayName ?? userKey(u)}</Link> },
@@ -30,7 +39,7 @@ export default function Users() {
   ];
   return (
     <div>
-      <PageHeader title="Users" sub="People who sign in to corporate apps through Vigil"><button type="button" className="secondary" onClick={reload} disabled={loading}>Refresh</button></PageHeader>
+      <PageHeader title="Users" sub={admin ? 'Accounts that sign in to the console and, through Vigil, to corporate apps' : 'Users with risk (an admin sees every account)'}><button type="button" className="secondary" onClick={reload} disabled={loading}>Refresh</button></PageHeader>
       <div className="filters card" role="search" aria-label="Filter users">
         <Field label="Search">{(id) => <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} />}</Field>
       </div>
