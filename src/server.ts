@@ -12,6 +12,9 @@ import {
   createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
 } from './api/index.js';
 import { registerResponseRoutes } from './api/index.js'; // response
+// incidents: correlation, SOC workflow, suppression, device and user risk
+import { createIncidentService, type IncidentService } from './incidents/index.js';
+import { registerIncidentRoutes } from './api/routes/incidents.js';
 // identity & access (issue 5): posture, the OIDC provider, Conditional Access, SSF/CAEP
 import { createPosture, type Posture } from './posture/index.js';
 import { createAccess, type Access } from './identity/index.js';
@@ -30,6 +33,8 @@ export interface Platform {
   // response
   readonly audit: AuditLog;
   readonly response: ResponseModule;
+  // incidents
+  readonly incidents: IncidentService;
   // identity & access
   readonly posture: Posture;
   readonly access: Access;
@@ -73,6 +78,10 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     deviceGroupOf: async (deviceId) => { const d = await posture.getDevice(deviceId); return d ? [d.group.id, d.group.name] : undefined; },
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
+  // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
+  const incidents = await createIncidentService({
+    store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),
+  });
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
 
@@ -83,6 +92,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerEventRoutes(app, { store });
   registerConsoleRoutes(app, { distDir: new URL('../console/dist', import.meta.url) }); // console: the SOC console at /
   registerResponseRoutes(app, { response }); // response
+  registerIncidentRoutes(app, { incidents, authenticate: (token) => accounts.authenticate(token) }); // incidents
   // identity & access
   const auditEntry = async (entry: { actor: string; action: string; target: string; details?: Record<string, unknown> }) => { await audit.record(entry); };
   registerPostureRoutes(app, { posture, audit: auditEntry });
@@ -101,6 +111,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   return {
     url, app, store, bus, accounts, audit, response, posture, access,
     intel, // intel
+    incidents, // incidents
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
@@ -111,6 +122,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
         posture.close();
         await app!.close();
         await bus.close();
+        await incidents.stop(); // incidents: write what is pending
         await store.close();
       })();
       return closing;
