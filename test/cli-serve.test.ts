@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const VIGIL = new URL('../bin/vigil.js', import.meta.url).pathname;
+
+test('vigil serve prints the URL and first-login credentials that work, and stops cleanly on SIGTERM', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  const child = spawn(process.execPath, [VIGIL, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (let i = 0; i < 300 && !/password: \S+/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    const url = /Console and API: (http:\/\/\S+?)\/?\n/.exec(out)?.[1];
+    const password = /password: (\S+)/.exec(out)?.[1];
+    assert.ok(url && password, `no URL or password in:\n${out}`);
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }),
+    });
+    assert.equal(login.status, 200);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('vigil with a bad option says which and exits 2', async () => {
+  const child = spawn(process.execPath, [VIGIL, 'serve', '--port', 'eighty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (chunk) => { err += chunk; });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(err, /--port \/ VIGIL_PORT must be an integer/);
+});
