@@ -115,8 +115,7 @@ export function registerIntelRoutes(app: FastifyInstance, deps: IntelRouteDeps) 
     });
 
     api.get('/api/v1/intel/stix', { preHandler: requireRole('reader') }, async (_request, reply) => {
-      reply.header('content-type', STIX_MEDIA_TYPE);
-      return JSON.stringify(await intel.exportStix());
+      return reply.header('content-type', STIX_MEDIA_TYPE).send(Buffer.from(JSON.stringify(await intel.exportStix())));
     });
 
     api.post<{ Querystring: { defaultAction?: string; retroHunt?: string } }>('/api/v1/intel/stix', { preHandler: requireRole('analyst') }, async (request) => {
@@ -129,12 +128,14 @@ export function registerIntelRoutes(app: FastifyInstance, deps: IntelRouteDeps) 
     });
   });
 
-  app.register(async (taxii) => registerTaxii(taxii, deps));
+  app.register(async (taxii) => registerTaxii(taxii, deps), { prefix: '/taxii2' });
 }
 
 // ---------------- TAXII 2.1 (https://docs.oasis-open.org/cti/taxii/v2.1/os/taxii-v2.1-os.html) ----------------
 
 const API_ROOT = '/taxii2/vigil/';
+/** Routes are registered under the /taxii2 prefix. */
+const ROOT = '/vigil/';
 
 class TaxiiError extends VigilError {}
 
@@ -219,19 +220,19 @@ function registerTaxii(taxii: FastifyInstance, deps: IntelRouteDeps) {
     const description = status >= 500 ? 'internal error' : String(error.message ?? 'bad request').replace(/^FST_\w+:\s*/, '');
     if (status === 401) reply.header('WWW-Authenticate', 'Basic realm="vigil-taxii", Bearer');
     // §3.6.1 error message resource.
-    return reply.status(status).header('content-type', TAXII_MEDIA_TYPE).send(JSON.stringify({
+    return reply.status(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify({
       title: status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 406 ? 'Not Acceptable'
         : status === 415 ? 'Unsupported Media Type' : status >= 500 ? 'Internal Server Error' : 'Bad Request',
       description,
       http_status: String(status),
       ...(error instanceof VigilError ? { error_code: error.code } : {}),
-    }));
+    })));
   });
 
   taxii.setNotFoundHandler((_request, _reply) => { throw new TaxiiError('not_found', 404, 'no such TAXII resource'); });
 
   const send = (reply: FastifyReply, body: unknown, status = 200) =>
-    reply.status(status).header('content-type', TAXII_MEDIA_TYPE).send(JSON.stringify(body));
+    reply.status(status).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.from(JSON.stringify(body))); // a Buffer keeps the media type exactly as TAXII spells it
 
   const role = (need: 'reader' | 'analyst') => async (request: FastifyRequest, reply: FastifyReply) => {
     try { await requireRole(need)(request, reply); } catch (e) { throw new TaxiiError('forbidden', 403, (e as Error).message); }
@@ -246,40 +247,40 @@ function registerTaxii(taxii: FastifyInstance, deps: IntelRouteDeps) {
 
   const origin = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
-  taxii.get('/taxii2/', { preHandler: role('reader') }, async (request, reply) => send(reply, {
+  taxii.get('/', { preHandler: role('reader') }, async (request, reply) => send(reply, {
     title: 'Vigil TAXII server',
     description: 'Threat intelligence shared by Vigil: every indicator it enforces, as STIX 2.1.',
     default: `${origin(request)}${API_ROOT}`,
     api_roots: [`${origin(request)}${API_ROOT}`],
   }));
 
-  taxii.get(API_ROOT, { preHandler: role('reader') }, async (_request, reply) => send(reply, {
+  taxii.get(ROOT, { preHandler: role('reader') }, async (_request, reply) => send(reply, {
     title: 'Vigil', description: 'Indicators, malware, attack patterns and relationships.',
     versions: [TAXII_MEDIA_TYPE], max_content_length: 10_485_760,
   }));
 
-  taxii.get<{ Params: { statusId: string } }>(`${API_ROOT}status/:statusId/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { statusId: string } }>(`${ROOT}status/:statusId/`, { preHandler: role('reader') }, async (request, reply) => {
     const status = intel.taxii.status(request.params.statusId);
     if (!status) throw new TaxiiError('not_found', 404, 'status not found');
     return send(reply, status);
   });
 
-  taxii.get(`${API_ROOT}collections/`, { preHandler: role('reader') }, async (_request, reply) => send(reply, { collections: intel.taxii.collections() }));
+  taxii.get(`${ROOT}collections/`, { preHandler: role('reader') }, async (_request, reply) => send(reply, { collections: intel.taxii.collections() }));
 
-  taxii.get<{ Params: { id: string } }>(`${API_ROOT}collections/:id/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { id: string } }>(`${ROOT}collections/:id/`, { preHandler: role('reader') }, async (request, reply) => {
     const c = intel.taxii.collection(request.params.id);
     if (!c) throw new TaxiiError('not_found', 404, 'collection not found');
     return send(reply, c);
   });
 
-  taxii.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${API_ROOT}collections/:id/objects/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${ROOT}collections/:id/objects/`, { preHandler: role('reader') }, async (request, reply) => {
     const c = collectionOf(request.params.id);
     const page = await intel.taxii.objects(c.id, taxiiQuery(request.query));
     pageHeaders(reply, page.records);
     return send(reply, { more: page.more, ...(page.next ? { next: page.next } : {}), ...(page.records.length ? { objects: page.records.map((r) => r.object) } : {}) });
   });
 
-  taxii.post<{ Params: { id: string } }>(`${API_ROOT}collections/:id/objects/`, { preHandler: role('analyst') }, async (request, reply) => {
+  taxii.post<{ Params: { id: string } }>(`${ROOT}collections/:id/objects/`, { preHandler: role('analyst') }, async (request, reply) => {
     const type = (request.headers['content-type'] ?? '').toLowerCase().replace(/\s/g, '');
     if (!type.startsWith('application/taxii+json')) throw new TaxiiError('unsupported_media_type', 415, `send ${TAXII_MEDIA_TYPE}`);
     const c = collectionOf(request.params.id, true);
@@ -289,7 +290,7 @@ function registerTaxii(taxii: FastifyInstance, deps: IntelRouteDeps) {
     return send(reply, status, 202);
   });
 
-  taxii.get<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${API_ROOT}collections/:id/objects/:objectId/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${ROOT}collections/:id/objects/:objectId/`, { preHandler: role('reader') }, async (request, reply) => {
     const c = collectionOf(request.params.id);
     const page = await intel.taxii.objects(c.id, { ...taxiiQuery(request.query), ids: [request.params.objectId] });
     if (page.records.length === 0 && !request.query.next) throw new TaxiiError('not_found', 404, 'object not found');
@@ -297,15 +298,15 @@ function registerTaxii(taxii: FastifyInstance, deps: IntelRouteDeps) {
     return send(reply, { more: page.more, ...(page.next ? { next: page.next } : {}), objects: page.records.map((r) => r.object) });
   });
 
-  taxii.delete<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${API_ROOT}collections/:id/objects/:objectId/`, { preHandler: role('analyst') }, async (request, reply) => {
+  taxii.delete<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${ROOT}collections/:id/objects/:objectId/`, { preHandler: role('analyst') }, async (request, reply) => {
     const c = collectionOf(request.params.id, true);
     const versions = taxiiQuery(request.query).versions;
     const deleted = await intel.taxii.remove(c.id, request.params.objectId, versions, actorOf(request));
     if (deleted === 0) throw new TaxiiError('not_found', 404, 'object not found');
-    return reply.status(200).header('content-type', TAXII_MEDIA_TYPE).send('');
+    return reply.status(200).header('content-type', TAXII_MEDIA_TYPE).send(Buffer.alloc(0));
   });
 
-  taxii.get<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${API_ROOT}collections/:id/objects/:objectId/versions/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { id: string; objectId: string }; Querystring: Record<string, unknown> }>(`${ROOT}collections/:id/objects/:objectId/versions/`, { preHandler: role('reader') }, async (request, reply) => {
     const c = collectionOf(request.params.id);
     const page = await intel.taxii.versions(c.id, request.params.objectId, taxiiQuery(request.query));
     if (page.records.length === 0 && !request.query.next && request.query.added_after === undefined) throw new TaxiiError('not_found', 404, 'object not found');
@@ -313,7 +314,7 @@ function registerTaxii(taxii: FastifyInstance, deps: IntelRouteDeps) {
     return send(reply, { more: page.more, ...(page.next ? { next: page.next } : {}), ...(page.records.length ? { versions: page.records.map((r) => r.version) } : {}) });
   });
 
-  taxii.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${API_ROOT}collections/:id/manifest/`, { preHandler: role('reader') }, async (request, reply) => {
+  taxii.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`${ROOT}collections/:id/manifest/`, { preHandler: role('reader') }, async (request, reply) => {
     const c = collectionOf(request.params.id);
     const page = await intel.taxii.objects(c.id, taxiiQuery(request.query));
     pageHeaders(reply, page.records);
