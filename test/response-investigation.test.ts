@@ -228,3 +228,63 @@ test('pending investigation actions that lapse after 7 days complete the investi
     await h.close();
   }
 });
+
+test('copies the antivirus already quarantined are not quarantined again; the rest of the fleet is, then the alert resolves', async () => {
+  const h = await harness({ levels: { dev1: 'full', dev2: 'full' } });
+  try {
+    await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/tmp/evil.elf'), fileRow('dev2', '/tmp/evil.elf')]);
+    const alert = malwareAlert('dev1', '/tmp/evil.elf', {
+      severity: 'medium',
+      evidence: [
+        { kind: 'device', key: 'dev1', label: 'host-dev1', role: 'Impacted' },
+        { kind: 'file', key: EVIL_SHA, label: 'evil.elf', role: 'Related', details: { sha256: EVIL_SHA, folderPath: '/tmp/evil.elf', fileName: 'evil.elf', action: 'quarantined' } },
+      ],
+    });
+    await raise(h, alert);
+    const [inv] = await h.response.investigations.list();
+    assert.deepEqual(inv.actions.map((a) => `${a.kind} ${a.target}`), ['quarantine_file dev2']);
+    assert.ok(inv.log.some((l) => l.message === '/tmp/evil.elf on dev1: already quarantined by the antivirus'));
+    await succeedAll(h, 'dev2');
+    assert.equal((await h.response.investigations.get(inv.id))?.status, 'remediated');
+    assert.deepEqual(h.resolved.map((r) => r.alertIds), [[alert.alertId]]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('an antivirus detection already quarantined everywhere completes at once as remediated', async () => {
+  const h = await harness({ levels: { dev1: 'semi_all' } });
+  try {
+    const row = {
+      Timestamp: new Date().toISOString(), DeviceId: 'dev1', ActionType: 'AntivirusDetection', FileName: 'evil.elf', FolderPath: '/tmp/evil.elf',
+      SHA256: EVIL_SHA, AdditionalFields: { ThreatName: 'EICAR', Engine: 'eicar', Action: 'quarantined' }, ReportId: 7001,
+    };
+    await h.store.telemetry.append('DeviceEvents', 's', [row]);
+    const alert = malwareAlert('dev1', '/tmp/evil.elf', { severity: 'medium', events: [{ table: 'DeviceEvents', reportId: 7001, sensorId: 's', row }] });
+    await raise(h, alert);
+    const [inv] = await h.response.investigations.list();
+    assert.deepEqual(inv.actions, []);
+    assert.equal(inv.status, 'remediated');
+    assert.deepEqual(h.resolved.map((r) => r.alertIds), [[alert.alertId]]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('malicious mail without an email executor leaves the investigation not fully remediated', async () => {
+  const h = await harness({ levels: { dev1: 'full' } });
+  try {
+    await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/tmp/evil.elf')]);
+    await h.store.telemetry.append('EmailAttachmentInfo', 'mail', [{
+      Timestamp: new Date().toISOString(), NetworkMessageId: 'nm-9', SenderFromAddress: 'eve@bad.example', RecipientEmailAddress: 'bob@corp.example',
+      FileName: 'evil.elf', SHA256: EVIL_SHA, ReportId: 9100,
+    }]);
+    await raise(h, malwareAlert('dev1', '/tmp/evil.elf'));
+    await succeedAll(h, 'dev1');
+    const [inv] = await h.response.investigations.list();
+    assert.equal(inv.status, 'partiallyRemediated');
+    assert.deepEqual(h.resolved, []);
+  } finally {
+    await h.close();
+  }
+});

@@ -105,6 +105,16 @@ export function fullPath(folderPath: unknown, fileName: unknown): string | undef
   return folder.endsWith(sep) ? `${folder}${name}` : `${folder}${sep}${name}`;
 }
 
+/** An agent antivirus detection whose file the agent already quarantined (CONTRACTS.md "Antivirus detections"). */
+function avQuarantined(row: Record<string, unknown>): boolean {
+  if (row.ActionType !== 'AntivirusDetection') return false;
+  let extra = row.AdditionalFields;
+  if (typeof extra === 'string') {
+    try { extra = JSON.parse(extra); } catch { return false; }
+  }
+  return typeof extra === 'object' && extra !== null && (extra as Record<string, unknown>).Action === 'quarantined';
+}
+
 interface ThreatFile {
   readonly sha256: string;
   readonly name?: string;
@@ -116,6 +126,8 @@ function threatOf(alert: RaisedAlert) {
   const files = new Map<string, ThreatFile>();
   const paths = new Set<string>();
   const pids = new Set<number>();
+  /** `${deviceId}|${path}` of copies the antivirus already quarantined (agent AV detections with Action 'quarantined'). */
+  const quarantined = new Set<string>();
   let deviceId: string | undefined;
   const addFile = (sha: unknown, path?: string, name?: string) => {
     const sha256 = str(sha)?.toLowerCase();
@@ -131,6 +143,11 @@ function threatOf(alert: RaisedAlert) {
       const path = str(d.path) ?? fullPath(d.folderPath ?? d.FolderPath, d.fileName ?? d.FileName ?? e.label);
       addFile(d.sha256 ?? d.SHA256 ?? (e.kind === 'file' ? e.key : undefined), path, str(d.fileName) ?? str(d.FileName) ?? e.label);
     }
+    if (e.kind === 'file' && d.action === 'quarantined') {
+      const path = str(d.path) ?? fullPath(d.folderPath ?? d.FolderPath, d.fileName ?? d.FileName ?? e.label);
+      const device = alert.evidence.find((x) => x.kind === 'device')?.key;
+      if (path && device) quarantined.add(`${device}|${path}`);
+    }
     const pid = d.pid ?? d.processId ?? d.ProcessId;
     if (e.kind === 'process' && Number.isInteger(pid)) pids.add(pid as number);
   }
@@ -139,8 +156,10 @@ function threatOf(alert: RaisedAlert) {
     deviceId ??= str(row.DeviceId);
     addFile(row.SHA256, fullPath(row.FolderPath, row.FileName), str(row.FileName));
     if (ref.table === 'DeviceProcessEvents' && Number.isInteger(row.ProcessId)) pids.add(row.ProcessId as number);
+    const path = fullPath(row.FolderPath, row.FileName);
+    if (ref.table === 'DeviceEvents' && avQuarantined(row) && path && str(row.DeviceId)) quarantined.add(`${str(row.DeviceId)}|${path}`);
   }
-  return { deviceId, files: [...files.values()], paths: [...paths], pids: [...pids] };
+  return { deviceId, files: [...files.values()], paths: [...paths], pids: [...pids], quarantined };
 }
 
 interface PlannedAction {
@@ -212,8 +231,10 @@ export function createInvestigations(options: InvestigationOptions): Investigati
     const entities = JSON.parse(row.entities) as InvestigationEntity[];
     const succeeded = list.filter((a) => a.state === 'succeeded').length;
     const threats = entities.some((e) => e.verdict !== 'noThreatsFound');
-    const status: InvestigationStatus = !threats ? 'noThreatsFound'
-      : list.length > 0 && succeeded === list.length ? 'remediated' : 'partiallyRemediated';
+    // Remediated: every action succeeded, nothing malicious was left without one, and something was done
+    // (by an action, or by the antivirus before the investigation started).
+    const everything = succeeded === list.length && Number(row.unhandled) === 0 && succeeded + Number(row.prevented) > 0;
+    const status: InvestigationStatus = !threats ? 'noThreatsFound' : everything ? 'remediated' : 'partiallyRemediated';
     const claimed = await db.updateTable('response_investigations').set({ status, completed_at: now() })
       .where('id', '=', id).where('completed_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) return;
@@ -276,6 +297,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       const log: string[] = [`started by alert ${alert.alertId}: ${alert.title} (${alert.severity}, ${alert.category}, ${alert.detectionSource})`];
       const entities: InvestigationEntity[] = [];
       const plan: PlannedAction[] = [];
+      const counters = { unhandled: 0, prevented: 0 };
       if (threat.deviceId) entities.push({ kind: 'device', key: threat.deviceId, label: threat.deviceId, verdict, deviceId: threat.deviceId });
 
       for (const file of threat.files) {
@@ -298,16 +320,25 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           'SELECT DISTINCT "DeviceId", "DeviceName", "FolderPath", "FileName" FROM "DeviceProcessEvents" WHERE "SHA256" = ?', [file.sha256]);
         for (const r of procRows.rows) note(r.DeviceId, fullPath(r.FolderPath, r.FileName), true, r.DeviceName);
         const devRows = await rows(
-          'SELECT DISTINCT "DeviceId", "DeviceName", "FolderPath", "FileName" FROM "DeviceEvents" WHERE "SHA256" = ?', [file.sha256]);
-        for (const r of devRows.rows) note(r.DeviceId, fullPath(r.FolderPath, r.FileName), false, r.DeviceName);
+          'SELECT DISTINCT "DeviceId", "DeviceName", "FolderPath", "FileName", "ActionType", "AdditionalFields" FROM "DeviceEvents" WHERE "SHA256" = ?', [file.sha256]);
+        for (const r of devRows.rows) {
+          const path = fullPath(r.FolderPath, r.FileName);
+          if (avQuarantined(r) && path && str(r.DeviceId)) threat.quarantined.add(`${str(r.DeviceId)}|${path}`);
+          note(r.DeviceId, path, false, r.DeviceName);
+        }
         if (fileRows.truncated || procRows.truncated || devRows.truncated) log.push(`more than ${maxRows} rows mention ${file.sha256}; only the first were read`);
         const others = [...seen.keys()].filter((d) => d !== threat.deviceId);
         log.push(`file ${file.name ?? file.sha256} (${file.sha256}): ${verdict}; present on ${seen.size} device${seen.size === 1 ? '' : 's'}${others.length ? ` (${others.length} besides the alert's device)` : ''}`);
         for (const [deviceId, entry] of seen) {
           if (deviceId !== threat.deviceId) entities.push({ kind: 'device', key: deviceId, label: entry.name ?? deviceId, verdict, deviceId });
           if (entry.ran) plan.push({ kind: 'stop_process', deviceId, target: deviceId, params: { sha256: file.sha256 }, verdict });
-          const paths = [...entry.paths].slice(0, maxPaths);
-          if (paths.length === 0) plan.push({ kind: 'quarantine_file', deviceId, target: deviceId, params: { sha256: file.sha256 }, verdict });
+          const prevented = [...entry.paths].filter((p) => threat.quarantined.has(`${deviceId}|${p}`));
+          if (prevented.length) {
+            counters.prevented += prevented.length;
+            log.push(`${prevented.join(', ')} on ${deviceId}: already quarantined by the antivirus`);
+          }
+          const paths = [...entry.paths].filter((p) => !threat.quarantined.has(`${deviceId}|${p}`)).slice(0, maxPaths);
+          if (paths.length === 0 && prevented.length === 0) plan.push({ kind: 'quarantine_file', deviceId, target: deviceId, params: { sha256: file.sha256 }, verdict });
           for (const path of paths) plan.push({ kind: 'quarantine_file', deviceId, target: deviceId, params: { path, sha256: file.sha256 }, verdict, path });
         }
 
@@ -339,6 +370,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
         }
         if (mail.rows.length) {
           log.push(`delivered by mail: ${mail.rows.length} message${mail.rows.length === 1 ? '' : 's'}${actions.kind('soft_delete') ? '' : ' (no email action is registered; nothing proposed for them)'}`);
+          if (!actions.kind('soft_delete')) counters.unhandled += mail.rows.length;
         }
 
         // Persistence the malicious file's processes wrote on the alert's device.
@@ -384,7 +416,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
 
       await db.insertInto('response_investigations').values({
         id, status: 'running', device_id: threat.deviceId ?? null, title: alert.title, trigger_alert_id: alert.alertId,
-        entities: JSON.stringify(entities), log: JSON.stringify([]), started_at: t,
+        entities: JSON.stringify(entities), log: JSON.stringify([]), started_at: t, unhandled: 0, prevented: counters.prevented,
       }).execute();
       await db.insertInto('response_investigation_alerts').values({ investigation_id: id, alert_id: alert.alertId, incident_id: incidentOfAlert.get(alert.alertId) ?? null }).execute();
       proposing.add(id);
@@ -405,6 +437,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           const d = decideAutomation(level, p.verdict, p.path);
           if (d.run === 'skip') {
             skipped++;
+            counters.unhandled++;
             log.push(`${p.kind} on ${p.target} not proposed: ${d.why}`);
             continue;
           }
@@ -421,12 +454,14 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           // Let the command channel deliver what is already queued while the rest is proposed.
           await new Promise<void>((resolve) => setImmediate(resolve));
         } catch (error) {
+          counters.unhandled++;
           log.push(`${p.kind} on ${p.target} could not be proposed: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
       } finally {
         proposing.delete(id);
       }
+      if (counters.unhandled) await db.updateTable('response_investigations').set({ unhandled: counters.unhandled }).where('id', '=', id).execute();
       log.push(`proposed ${auto + waiting} action${auto + waiting === 1 ? '' : 's'}: ${auto} run at once, ${waiting} wait for approval${skipped ? `, ${skipped} not proposed` : ''}`);
       await appendLog(id, log);
       await complete(id);

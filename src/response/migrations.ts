@@ -90,4 +90,12 @@ export const RESPONSE_MIGRATIONS: readonly Migration[] = [{
     await db.schema.createIndex('ix_response_investigation_alerts_alert').on('response_investigation_alerts').column('alert_id').execute();
     await db.schema.createIndex('ix_response_investigation_alerts_incident').on('response_investigation_alerts').column('incident_id').execute();
   },
+}, {
+  version: 2,
+  name: 'investigation remediation counters',
+  async up(db) {
+    // unhandled: malicious entities nothing could be proposed for; prevented: copies the antivirus had already quarantined.
+    await db.schema.alterTable('response_investigations').addColumn('unhandled', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('response_investigations').addColumn('prevented', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  },
 }];
