@@ -68,6 +68,8 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     store, bus, audit, filesDir: join(dataDir, 'response-files'),
     automationLevelOf: (deviceId) => posture.automationLevelOf(deviceId), // the device group's level
     userActions: access.userActions, // identity carries out user actions
+    // incidents resolves the alerts a completed investigation remediated (called later, once incidents exists)
+    resolveAlerts: async (alertIds, how) => { await incidents.resolveAlerts(alertIds, how); },
     fourEyes: (config as VigilConfig & { fourEyes?: boolean }).fourEyes ?? false,
     onError: (error, context) => app?.log.error({ err: error }, context),
   });

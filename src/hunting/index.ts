@@ -16,3 +16,4 @@ export { registerKqlSqliteFunctions, registerSqlFunctions, hasTerm } from './sql
  * connection gets the kql_* SQL functions: `createSqliteStore({ file, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE })`.
  */
 export const KQL_SQL_FUNCTIONS_MODULE: string = new URL('./sqlite-functions.ts', import.meta.url).href;
+export { HUNTING_INDEXES } from './hunting-indexes.js';

@@ -1061,6 +1061,7 @@ export class Compiler {
         return { sql: `(${l.sql} ${sqlOp} ${r.sql})`, type: 'bool' };
       }
       case '=~':
+        if (r.isConst && typeof r.value === 'string' && r.value !== '') return { sql: `(${l.sql} = ${r.sql} COLLATE NOCASE)`, type: 'bool' };
         return { sql: `(COALESCE(${l.sql}, '') = COALESCE(${r.sql}, '') COLLATE NOCASE)`, type: 'bool' };
       case '!~':
         return { sql: `(COALESCE(${l.sql}, '') <> COALESCE(${r.sql}, '') COLLATE NOCASE)`, type: 'bool' };

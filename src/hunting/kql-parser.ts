@@ -910,6 +910,10 @@ class Parser {
           this.expectOp(')');
           return freeze({ kind: 'literal', type: 'string', value: tn, pos: t.pos });
         }
+        if (name === 'datatable' && this.isOp('(')) {
+          this.i--;
+          return this.parseDatatable();
+        }
         if (this.isOp('(') && !(name === 'union' || name === 'search')) {
           this.next();
           return freeze({ kind: 'call', name, args: this.parseArgs(), pos: t.pos });
