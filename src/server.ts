@@ -7,7 +7,7 @@ import { createMemoryBus, type Bus } from './bus/index.js';
 import { createIngestService } from './ingest/index.js';
 import { createAccounts, type Accounts } from './identity/index.js';
 // response
-import { createAuditLog, createResponse, type AuditLog, type ResponseModule } from './response/index.js';
+import { createAuditLog, createResponse, indicatorActionKind, type AuditLog, type ResponseModule } from './response/index.js';
 import {
   createApiServer, createMetrics, registerAccountRoutes, registerEventRoutes, registerIngestRoutes,
 } from './api/index.js';
@@ -80,6 +80,8 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     deviceGroupOf: async (deviceId) => { const d = await posture.getDevice(deviceId); return d ? [d.group.id, d.group.name] : undefined; },
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
+  // response: add_indicator actions create indicators through intel
+  response.registerActionKind(indicatorActionKind((input, actor) => intel.create(input, actor)));
   // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
   const incidents = await createIncidentService({
     store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),

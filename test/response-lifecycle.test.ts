@@ -241,3 +241,25 @@ test('every decision is in the audit log and the chain verifies', async () => {
     await h.close();
   }
 });
+
+test('add_indicator hands a validated indicator to intel, with the requester as its creator', async () => {
+  const { indicatorActionKind } = await import('../src/response/index.js');
+  const h = await harness();
+  try {
+    const created: { input: Record<string, unknown>; actor: string }[] = [];
+    h.response.registerActionKind(indicatorActionKind(async (input, actor) => {
+      created.push({ input, actor });
+      if (input.value === 'not-a-hash') throw new VigilError('bad_request', 400, "'value' is not a SHA-256");
+      return { id: 'ind-1' };
+    }));
+    await assert.rejects(manual(h, 'add_indicator', EVIL_SHA, { type: 'sha512', action: 'block' }), /'type' must be one of/);
+    await assert.rejects(manual(h, 'add_indicator', EVIL_SHA, { type: 'sha256', action: 'nuke' }), /'action' must be one of/);
+    const ok = await manual(h, 'add_indicator', EVIL_SHA, { type: 'sha256', action: 'block_and_remediate', title: 'invoice.elf' });
+    assert.deepEqual([ok.state, ok.output], ['succeeded', { indicatorId: 'ind-1' }]);
+    assert.deepEqual(created[0], { input: { type: 'sha256', value: EVIL_SHA, action: 'block_and_remediate', title: 'invoice.elf', source: 'response' }, actor: 'alice' });
+    const refused = await manual(h, 'add_indicator', 'not-a-hash', { type: 'sha256', action: 'block' });
+    assert.deepEqual([refused.state, refused.message], ['failed', "'value' is not a SHA-256"]);
+  } finally {
+    await h.close();
+  }
+});

@@ -162,3 +162,45 @@ export function normaliseTarget(targetType: TargetType, target: unknown): string
   const value = target.trim();
   return targetType === 'user' ? value.toLowerCase() : value;
 }
+
+const INDICATOR_TYPES = ['sha256', 'sha1', 'md5', 'ipv4', 'ipv6', 'cidr', 'domain', 'url', 'cert'] as const;
+const INDICATOR_ACTIONS = ['allow', 'audit', 'warn', 'block', 'block_and_remediate'] as const;
+
+/**
+ * The add_indicator kind (target: the indicator's value), carried out by intel's indicator store. Intel
+ * validates and canonicalises the value; the action's requester becomes the indicator's creator.
+ */
+export function indicatorActionKind(create: (input: Record<string, unknown>, actor: string) => Promise<{ readonly id: string }>): ActionKind {
+  const kind = 'add_indicator';
+  return {
+    kind,
+    targetType: 'indicator',
+    description: 'Add a custom indicator (allow, audit, warn, block, block and remediate), shared with every sensor',
+    validate(params) {
+      const p = objectOf(kind, params);
+      only(kind, p, ['type', 'action', 'title', 'severity', 'expiresAt', 'description']);
+      if (!INDICATOR_TYPES.includes(p.type as never)) throw bad(kind, `'type' must be one of ${INDICATOR_TYPES.join(', ')}`);
+      if (!INDICATOR_ACTIONS.includes(p.action as never)) throw bad(kind, `'action' must be one of ${INDICATOR_ACTIONS.join(', ')}`);
+      for (const field of ['title', 'severity', 'expiresAt', 'description']) {
+        if (p[field] !== undefined && (typeof p[field] !== 'string' || (p[field] as string).length > 2000)) throw bad(kind, `'${field}' must be a string`);
+      }
+      return { ...p };
+    },
+    async execute(action) {
+      const p = action.params;
+      try {
+        const created = await create({
+          type: p.type, value: action.target, action: p.action,
+          title: typeof p.title === 'string' ? p.title : `${String(p.action)} ${action.target} (response action ${action.id})`,
+          ...(p.severity !== undefined ? { severity: p.severity } : {}),
+          ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
+          ...(p.description !== undefined ? { description: p.description } : {}),
+          source: 'response',
+        }, action.requestedBy);
+        return { state: 'succeeded', message: `indicator ${created.id} added`, output: { indicatorId: created.id } };
+      } catch (error) {
+        return { state: 'failed', message: error instanceof VigilError && error.expose ? error.message : 'intel refused the indicator' };
+      }
+    },
+  };
+}

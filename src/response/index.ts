@@ -8,7 +8,7 @@ export {
   AUTOMATION_LEVELS, decideAutomation, isCoreFolder, isTempFolder, isPersistencePath,
 } from './automation-levels.js';
 export type { AutomationLevel, AutomationDecision } from './automation-levels.js';
-export { deviceActionKinds, userActionKinds } from './action-kinds.js';
+export { deviceActionKinds, userActionKinds, indicatorActionKind } from './action-kinds.js';
 export { SYSTEM_ACTOR } from './action-service.js';
 export type { ActionService, Actor, ActionFilter, BatchResult, CreateActionInput } from './action-service.js';
 export type { CommandChannel, CommandFile } from './command-channel.js';
