@@ -220,7 +220,7 @@ test('pending investigation actions that lapse after 7 days complete the investi
     await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/tmp/evil.elf')]);
     await raise(h, malwareAlert('dev1', '/tmp/evil.elf'));
     h.clock.now += 7 * DAY;
-    assert.deepEqual(await h.response.sweep(), { expired: 1, timedOut: 0 });
+    assert.deepEqual(await h.response.sweep(), { expired: 1, timedOut: 0, recovered: 0 });
     const [inv] = await h.response.investigations.list();
     assert.equal(inv.status, 'partiallyRemediated');
     assert.deepEqual(h.resolved, []);

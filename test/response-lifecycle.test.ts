@@ -86,7 +86,7 @@ test('an offline device is retried for 3 days: delivered when it reconnects with
   try {
     const action = await manual(h, 'isolate', 'dev-offline', {});
     h.clock.now += 2 * DAY + 23 * 60 * 60 * 1000;
-    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0 });
+    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0, recovered: 0 });
     const [command] = await h.response.commands.poll('dev-offline', 0);
     assert.equal(command.kind, 'isolate');
     await h.response.commands.report('dev-offline', command.id, { status: 'succeeded' });
@@ -101,7 +101,7 @@ test('an offline device that stays away for 3 days times the action out, and the
   try {
     const action = await manual(h, 'isolate', 'dev-offline', {});
     h.clock.now += 3 * DAY;
-    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 1 });
+    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 1, recovered: 0 });
     const timedOut = await h.response.actions.get(action.id);
     assert.equal(timedOut?.state, 'timedOut');
     assert.deepEqual(await h.response.commands.poll('dev-offline', 0), []);
@@ -146,10 +146,10 @@ test('a pending action counts as rejected after 7 days (and not a millisecond ea
   try {
     const a = await manual(h, 'isolate', 'dev1', {});
     h.clock.now += 7 * DAY - 1;
-    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0 });
+    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0, recovered: 0 });
     assert.equal((await h.response.actions.get(a.id))?.state, 'pendingApproval');
     h.clock.now += 1;
-    assert.deepEqual(await h.response.sweep(), { expired: 1, timedOut: 0 });
+    assert.deepEqual(await h.response.sweep(), { expired: 1, timedOut: 0, recovered: 0 });
     const expired = await h.response.actions.get(a.id);
     assert.equal(expired?.state, 'rejected');
     assert.equal(expired?.decidedBy, 'system:expiry');
@@ -259,6 +259,25 @@ test('add_indicator hands a validated indicator to intel, with the requester as 
     assert.deepEqual(created[0], { input: { type: 'sha256', value: EVIL_SHA, action: 'block_and_remediate', title: 'invoice.elf', source: 'response' }, actor: 'alice' });
     const refused = await manual(h, 'add_indicator', 'not-a-hash', { type: 'sha256', action: 'block' });
     assert.deepEqual([refused.state, refused.message], ['failed', "'value' is not a SHA-256"]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('after a crash, an action left approved is executed and one left proposed waits for approval', async () => {
+  const h = await harness();
+  try {
+    const row = (id: string, state: string) => ({
+      id, kind: 'isolate', target_type: 'device', target: 'dev9', params: '{}', state, source: 'manual', requested_by: 'alice',
+      requested_by_id: 'user:alice', alert_ids: '[]', created_at: h.clock.now, updated_at: h.clock.now,
+    });
+    await h.store.db.insertInto('response_actions').values([row('A-approved', 'approved'), row('A-proposed', 'proposed')]).execute();
+    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0, recovered: 0 }); // not stale yet
+    h.clock.now += 60_000;
+    assert.deepEqual(await h.response.sweep(), { expired: 0, timedOut: 0, recovered: 2 });
+    assert.equal((await h.response.actions.get('A-approved'))?.state, 'dispatched');
+    assert.equal((await h.response.actions.get('A-proposed'))?.state, 'pendingApproval');
+    assert.deepEqual((await h.response.commands.poll('dev9', 0)).map((c) => c.kind), ['isolate']);
   } finally {
     await h.close();
   }

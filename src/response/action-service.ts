@@ -64,8 +64,11 @@ export interface ActionService {
   list(filter?: ActionFilter): Promise<ActionRecord[]>;
   /** Actions of an investigation not yet in a terminal state. */
   openCount(investigationId: string): Promise<number>;
-  /** Pending for 7 days → rejected; commands past their 3-day retry window → timed out. */
-  sweep(): Promise<{ expired: number; timedOut: number }>;
+  /**
+   * Pending for 7 days → rejected; commands past their 3-day retry window → timed out; work a crash
+   * interrupted (an action left proposed or approved for over a minute) is finished.
+   */
+  sweep(): Promise<{ expired: number; timedOut: number; recovered: number }>;
   /** Called with every action whose state changed (after it is stored). */
   onChange(listener: (action: ActionRecord) => Promise<void> | void): void;
   /** The command channel reports: moves the command's action along. */
@@ -111,6 +114,9 @@ export function createActionService(options: ActionServiceOptions): ActionServic
   const pendingExpiryMs = options.pendingExpiryMs ?? 7 * 24 * 60 * 60 * 1000;
   const registry = new Map<string, ActionKind>();
   const listeners: Array<(action: ActionRecord) => Promise<void> | void> = [];
+  // Actions whose executor is running in this process (recovery leaves them alone).
+  const executing = new Set<string>();
+  const RECOVER_AFTER_MS = 60_000;
 
   async function get(id: string) {
     const row = await db.selectFrom('response_actions').selectAll().where('id', '=', id).executeTakeFirst();
@@ -131,6 +137,15 @@ export function createActionService(options: ActionServiceOptions): ActionServic
   }
 
   async function execute(action: ActionRecord): Promise<ActionRecord> {
+    executing.add(action.id);
+    try {
+      return await executeNow(action);
+    } finally {
+      executing.delete(action.id);
+    }
+  }
+
+  async function executeNow(action: ActionRecord): Promise<ActionRecord> {
     const plugin = registry.get(action.kind);
     if (!plugin) {
       return (await transition(action.id, ['approved'], 'failed', { message: `no executor is registered for '${action.kind}'` })) ?? action;
@@ -308,7 +323,30 @@ export function createActionService(options: ActionServiceOptions): ActionServic
         await audit.record({ actor: 'system:expiry', action: 'action.expire', target: id, details: { kind: rejected.kind, target: rejected.target, reason } });
       }
       const timedOut = (await commands.expire()).length;
-      return { expired, timedOut };
+
+      // Recovery: a restart can interrupt an action between its steps.
+      let recovered = 0;
+      const stale = t - RECOVER_AFTER_MS;
+      const stuck = await db.selectFrom('response_actions').selectAll()
+        .where('state', 'in', ['proposed', 'approved']).where('updated_at', '<=', stale).execute();
+      for (const row of stuck) {
+        if (executing.has(row.id)) continue;
+        if (row.state === 'proposed') {
+          // The decision was lost: the cautious outcome is to ask.
+          if (await transition(row.id, ['proposed'], 'pendingApproval', { pending_since: Number(row.created_at), decision_reason: row.decision_reason ?? 'interrupted before a decision' })) recovered++;
+          continue;
+        }
+        const command = await db.selectFrom('response_commands').select('id').where('action_id', '=', row.id).executeTakeFirst();
+        if (command) {
+          if (await transition(row.id, ['approved'], 'dispatched', { command_id: command.id, dispatched_at: t })) recovered++;
+        } else {
+          await execute(toAction(row));
+          recovered++;
+        }
+      }
+      await db.updateTable('response_actions').set({ undone_by: null })
+        .where('undone_by', '=', 'pending').where('updated_at', '<=', stale).execute();
+      return { expired, timedOut, recovered };
     },
 
     onChange(listener) {

@@ -56,6 +56,8 @@ export interface Investigations {
   linkIncident(alertId: string, incidentId: string): Promise<void>;
   /** Incidents merged `from` into `to`. */
   moveIncident(from: string, to: string): Promise<void>;
+  /** Completes open investigations whose actions are all done (after a restart interrupted them). */
+  sweep(): Promise<void>;
   /** Called for every action change; completes investigations whose actions are all decided and done. */
   actionChanged(action: ActionRecord): Promise<void>;
 }
@@ -491,6 +493,11 @@ export function createInvestigations(options: InvestigationOptions): Investigati
     async moveIncident(from, to) {
       for (const [alertId, incidentId] of incidentOfAlert) if (incidentId === from) incidentOfAlert.set(alertId, to);
       await db.updateTable('response_investigation_alerts').set({ incident_id: to }).where('incident_id', '=', from).execute();
+    },
+
+    async sweep() {
+      const open = await db.selectFrom('response_investigations').select('id').where('completed_at', 'is', null).execute();
+      for (const { id } of open) if (!proposing.has(id)) await complete(id);
     },
 
     async actionChanged(action) {

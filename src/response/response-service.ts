@@ -46,7 +46,7 @@ export interface ResponseModule {
   /** Adds an action kind (agent, identity, intel and mail plug theirs in here). */
   registerActionKind(plugin: ActionKind): void;
   /** Pending for 7 days → rejected; commands past the 3-day window → timed out. Runs on an interval too. */
-  sweep(): Promise<{ expired: number; timedOut: number }>;
+  sweep(): Promise<{ expired: number; timedOut: number; recovered: number }>;
   /** Stops the sweep and answers waiting long-polls. */
   close(): Promise<void>;
 }
@@ -90,7 +90,11 @@ export async function createResponse(options: ResponseOptions): Promise<Response
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = () => {
-    const run = sweeping.then(() => actions!.sweep());
+    const run = sweeping.then(async () => {
+      const result = await actions!.sweep();
+      await investigations.sweep();
+      return result;
+    });
     sweeping = run.catch(() => undefined);
     return run;
   };
