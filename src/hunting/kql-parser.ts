@@ -72,7 +72,7 @@ class Parser {
     throw syntaxError(this.text, t.pos, message);
   }
   private describe(t: Token): string {
-    if (t.type === 'eof') return 'the end of the query';
+    if (t.type === 'eof') return 'end of query';
     if (t.type === 'string') return 'a string';
     return `'${t.value}'`;
   }
