@@ -44,19 +44,32 @@ try {
   await platform.accounts.createUser({ username: 'alice', password: 'alice-password-1', role: 'reader' });
   const app = await api('/api/v1/apps', { token: admin, body: { name: 'Corporate app', id: 'corp', redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], confidential: true } });
   await api('/api/v1/conditional-access/policies', { token: admin, body: { name: 'Corporate app needs a compliant device', targets: { includeUsers: ['all'], includeApps: ['corp'] }, grant: 'requireCompliantDevice' } });
-  const corp = await startCorporateApp({ vigilUrl: url, clientId: 'corp', clientSecret: app.body.clientSecret, resource: app.body.resource });
+  const applied = new Map<string, number>();
+  const corp = await startCorporateApp({
+    vigilUrl: url, clientId: 'corp', clientSecret: app.body.clientSecret, resource: app.body.resource,
+    onEvent: (e) => {
+      const did = (e.subject as any)?.device?.sub;
+      if (did && !applied.has(did)) applied.set(did, performance.now());
+    },
+  });
 
-  const withIncidents = 'incidents' in platform && 'intel' in platform;
+  const withIncidents = (platform as { incidents?: unknown }).incidents !== undefined && (platform as { intel?: unknown }).intel !== undefined;
   const intel = (platform as any).intel;
   if (withIncidents) await intel.create({ type: 'sha256', value: SHA, action: 'audit', severity: 'high', title: 'Bench: known-bad file' }, 'bench');
   const mode = withIncidents ? 'ingest → intel indicator match → alert.raised → incidents risk' : "'device.risk-changed' (incidents not wired)";
 
   const seen = new Map<string, number>();
-  platform.bus.subscribe('device.compliance-changed', (e) => { if (e.new === 'noncompliant') seen.set(e.deviceId, performance.now()); }, { name: 'bench.compliance' });
+  const waiting = new Map<string, () => void>();
+  platform.bus.subscribe('device.compliance-changed', (e) => {
+    if (e.new !== 'noncompliant') return;
+    seen.set(e.deviceId, performance.now());
+    waiting.get(e.deviceId)?.();
+  }, { name: 'bench.compliance' });
 
   const toNoncompliant: number[] = [];
   const toRefused: number[] = [];
   const toRejected: number[] = [];
+  const toApplied: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A fresh device per round: enrolled like an agent would, with its own key.
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -70,6 +83,7 @@ try {
     const before = await fetch(`${corp.url}/api/me`, { headers: { authorization: `Bearer ${live}` } });
     if (before.status !== 200) throw new Error(`round ${round}: the live session is not live (${before.status})`);
 
+    const noncompliant = new Promise<void>((resolve) => waiting.set(deviceId, resolve));
     const t0 = performance.now();
     let rejectedAt = 0;
     // Watch the live session from the app's side.
@@ -90,7 +104,8 @@ try {
     } else {
       await platform.bus.publish('device.risk-changed', { deviceId, old: 'none', new: 'high', reason: 'bench: high-severity detection' });
     }
-    // New tokens refused: try the refresh token until the provider refuses it.
+    // New tokens refused: once the device is noncompliant, the refresh token is tried until refused.
+    await Promise.race([noncompliant, new Promise((res) => setTimeout(res, 10_000))]);
     let refusedAt = 0;
     for (let i = 0; i < 20_000 && !refusedAt; i++) {
       const r = await refresh({ issuer: `${url}/oidc`, clientId: 'corp', clientSecret: app.body.clientSecret, refreshToken: login.tokens.refresh_token! });
@@ -103,6 +118,7 @@ try {
     toNoncompliant.push(nc - t0);
     toRefused.push(refusedAt - t0);
     toRejected.push(rejectedAt - t0);
+    toApplied.push((applied.get(deviceId) ?? rejectedAt) - t0);
   }
   await corp.close();
   const report = (name: string, xs: number[]) => {
@@ -112,6 +128,7 @@ try {
   console.log(`rounds: ${ROUNDS}; driven by ${mode}; delivery: push`);
   report('ingest → device noncompliant', toNoncompliant);
   report('ingest → new token refused', toRefused);
+  report('ingest → first SET applied at app', toApplied);
   report('ingest → live session rejected', toRejected);
   const s = [...toRejected].sort((a, b) => a - b);
   console.log(`access: p50 ${Math.round(pct(s, 50))} ms, p99 ${Math.round(pct(s, 99))} ms (ingest → live session rejected)`);

@@ -27,6 +27,8 @@ export interface SignInInput {
   readonly username: string;
   readonly password: string;
   readonly device?: DeviceCredential;
+  /** A ready-made device assertion (instead of `device`), e.g. to show that one cannot be replayed. */
+  readonly deviceAssertion?: string;
   readonly resource?: string;
   readonly scope?: string;
   /** Reuse a browser's cookies (SSO); filled in as the flow goes. */
@@ -78,7 +80,8 @@ export async function signIn(input: SignInInput): Promise<SignInResult> {
     code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', state,
     ...(input.resource ? { resource: input.resource } : {}),
   });
-  if (input.device) params.set('device_assertion', await deviceAssertion(input.device, input.issuer));
+  if (input.deviceAssertion) params.set('device_assertion', input.deviceAssertion);
+  else if (input.device) params.set('device_assertion', await deviceAssertion(input.device, input.issuer));
   const origin = new URL(input.issuer).origin;
   let url = `${input.issuer}/auth?${params}`;
   let loggedIn = false;

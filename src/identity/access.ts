@@ -94,19 +94,20 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
       const t = now() / 1000;
       const txn = ulid();
       if (e.new === 'noncompliant') {
+        // Cut the live sessions at the apps first (the < 1 s goal): the three SETs go out together,
+        // then the provider's grants bound to the device are revoked.
         const device = await posture.getDevice(e.deviceId);
-        // Order: cut the live sessions at the apps first (the < 1 s goal), then the provider's grants.
-        await emit({ type: EVENTS.sessionRevoked, subject: deviceSubject(e.deviceId), txn, claims: {
-          event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(`device noncompliant: ${e.reason}`), reason_user: reason('Your device is out of compliance with company policy.'),
-        } });
-        await emit({ type: EVENTS.deviceComplianceChange, subject: deviceSubject(e.deviceId), txn, claims: {
-          previous_status: caepCompliance(e.old), current_status: 'not-compliant', event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(e.reason),
-        } });
-        if (device) {
-          await emit({ type: EVENTS.riskLevelChange, subject: deviceSubject(e.deviceId), txn, claims: {
+        await Promise.all([
+          emit({ type: EVENTS.sessionRevoked, subject: deviceSubject(e.deviceId), txn, claims: {
+            event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(`device noncompliant: ${e.reason}`), reason_user: reason('Your device is out of compliance with company policy.'),
+          } }),
+          emit({ type: EVENTS.deviceComplianceChange, subject: deviceSubject(e.deviceId), txn, claims: {
+            previous_status: caepCompliance(e.old), current_status: 'not-compliant', event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(e.reason),
+          } }),
+          ...(device ? [emit({ type: EVENTS.riskLevelChange, subject: deviceSubject(e.deviceId), txn, claims: {
             principal: 'DEVICE', current_level: caepLevel(device.riskLevel), risk_reason: e.reason, event_timestamp: t, reason_admin: reason(e.reason),
-          } });
-        }
+          } })] : []),
+        ]);
         const revoked = await oidc.revokeDevice(e.deviceId);
         await bus.publish('session.revoked', { subject: { deviceId: e.deviceId }, reason: `device noncompliant (${revoked.grants} grant(s) revoked): ${e.reason}` });
       } else if (e.new === 'compliant' && e.old === 'noncompliant') {

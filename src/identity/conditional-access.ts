@@ -90,7 +90,7 @@ function strings(v: unknown, field: string): string[] {
 }
 
 /** Validates and normalises a policy body (fail fast with the field named). */
-export function normalisePolicy(input: unknown): CaPolicyInput {
+export function normalisePolicy(input: unknown): Omit<CaPolicy, 'id' | 'createdAt'> {
   const body = (input ?? {}) as Record<string, any>;
   const bad = (m: string) => new VigilError('invalid_policy', 400, m);
   if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 200) throw bad("'name' must be a non-empty string of at most 200 characters");

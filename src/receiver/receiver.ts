@@ -112,6 +112,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
   const deniedDevices = new Map<string, number>();
   const deniedUsers = new Map<string, number>();
   const seenJtis = new Map<string, number>();
+  const verified = new Map<string, JWTPayload & Record<string, unknown>>();
   let polling = false;
   let pollLoop: Promise<void> | undefined;
   let pollAbort: AbortController | undefined;
@@ -270,10 +271,19 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       });
       if (!token) return fail('invalid_request', 'no access token');
       let claims: JWTPayload & Record<string, unknown>;
-      try {
-        ({ payload: claims } = await jwtVerify(token, tokenKeys, { issuer: options.tokenIssuer, audience: options.audience, typ: 'at+jwt' }));
-      } catch {
-        return fail('invalid_token', 'the access token is invalid or expired');
+      const cached = verified.get(token);
+      if (cached && (cached.exp === undefined || cached.exp * 1000 > now())) {
+        claims = cached;
+      } else {
+        try {
+          ({ payload: claims } = await jwtVerify(token, tokenKeys, { issuer: options.tokenIssuer, audience: options.audience, typ: 'at+jwt' }));
+        } catch {
+          verified.delete(token);
+          return fail('invalid_token', 'the access token is invalid or expired');
+        }
+        // A token's signature is checked once; revocation is checked on every request below.
+        if (verified.size >= 10_000) verified.delete(verified.keys().next().value!);
+        verified.set(token, claims);
       }
       const cutoff = cutoffFor(claims);
       const issued = typeof claims.iat_ms === 'number' ? claims.iat_ms : (claims.iat ?? 0) * 1000;
