@@ -135,6 +135,25 @@ test('high user risk revokes the user’s grants (session.revoked) and a risk po
   off();
 });
 
+test('response user actions: disable and password reset refuse sign-in and refresh; enable restores', async () => {
+  const r = await login();
+  assert.equal(r.ok, true);
+  await t.platform.access.userActions.disable('alice', 'incident 42');
+  const refused = await login();
+  assert.equal(refused.ok, false);
+  if (!refused.ok) assert.deepEqual([refused.error, refused.error_description], ['access_denied', 'the user account is disabled: incident 42']);
+  if (r.ok) assert.equal((await refresh({ issuer: fx.issuer, clientId: fx.clientId, clientSecret: fx.clientSecret, refreshToken: r.tokens.refresh_token! })).ok, false);
+  await t.platform.access.userActions.enable('alice');
+  await t.platform.access.userActions.requirePasswordReset('alice', 'credential leak');
+  const reset = await login();
+  assert.equal(reset.ok, false);
+  if (!reset.ok) assert.equal(reset.error_description, 'a password reset is required before signing in: credential leak');
+  await t.platform.access.userActions.enable('alice');
+  assert.equal((await login()).ok, true);
+  const rows = (await t.platform.store.telemetry.read('EntraIdSignInEvents', { limit: 1000 })).rows;
+  assert.deepEqual(rows.filter((x) => x.ErrorCode === 50057 || x.ErrorCode === 50142).map((x) => x.ErrorCode), [50057, 50142]);
+});
+
 test('state lives in the store: a refresh token and the signing keys survive a restart', async () => {
   const r = await login();
   assert.equal(r.ok, true);

@@ -12,8 +12,17 @@ import { createSignInLog } from './sign-in-log.js';
 import { migrateState } from './state-adapter.js';
 import { createTransmitter, EVENTS, type OutgoingEvent, type Transmitter } from './ssf/transmitter.js';
 
-/** What response drives through identity (its UserActions interface is a subset of this). */
+/** What response drives through identity (response's UserActions interface). */
 export interface IdentityUserActions {
+  /** Refuses every sign-in and token of the user at the provider and revokes their sessions. */
+  disable(userKey: string, reason?: string): Promise<void>;
+  /** Lifts a disable or a password-reset requirement. */
+  enable(userKey: string): Promise<void>;
+  /**
+   * Refuses sign-in until an administrator lifts the requirement (enable) after the password was
+   * changed, and revokes the user's sessions.
+   */
+  requirePasswordReset(userKey: string, reason?: string): Promise<void>;
   /** Revokes every grant, refresh token and session of the user and tells every receiver (CAEP session-revoked). */
   revokeSessions(userKey: string, reason?: string): Promise<void>;
   /** Marks the user high risk (Conditional Access may then block) and revokes their sessions. */
@@ -143,6 +152,19 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
   return {
     oidc, transmitter, directory, policies,
     userActions: {
+      async disable(userKey, why = 'disabled by response') {
+        await directory.setUserBlock(userKey, 'disabled', why);
+        const user = await findUser(userKey);
+        if (user) await revokeUser(user.id, `user disabled: ${why}`, ulid());
+      },
+      async enable(userKey) {
+        await directory.clearUserBlock(userKey);
+      },
+      async requirePasswordReset(userKey, why = 'password reset required by response') {
+        await directory.setUserBlock(userKey, 'password_reset', why);
+        const user = await findUser(userKey);
+        if (user) await revokeUser(user.id, `password reset required: ${why}`, ulid());
+      },
       async revokeSessions(userKey, why = 'sessions revoked by an administrator') {
         const user = await findUser(userKey);
         if (user) await revokeUser(user.id, why, ulid());

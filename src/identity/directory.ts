@@ -43,6 +43,14 @@ export interface UserRisk {
   readonly updatedAt: string;
 }
 
+/** An identity-side block on a user's sign-ins (response's disable / require password reset). */
+export interface UserBlock {
+  readonly userKey: string;
+  readonly kind: 'disabled' | 'password_reset';
+  readonly reason: string;
+  readonly at: string;
+}
+
 export interface Directory {
   listGroups(): Promise<Group[]>;
   getGroup(id: string): Promise<Group | undefined>;
@@ -61,6 +69,9 @@ export interface Directory {
   appSecret(id: string): Promise<string | undefined>;
   userRisk(userKey: string): Promise<UserRisk>;
   setUserRisk(userKey: string, level: RiskLevel, reason: string): Promise<UserRisk>;
+  userBlock(userKey: string): Promise<UserBlock | undefined>;
+  setUserBlock(userKey: string, kind: UserBlock['kind'], reason: string): Promise<void>;
+  clearUserBlock(userKey: string): Promise<void>;
 }
 
 const migrations: Migration[] = [{
@@ -94,6 +105,19 @@ const migrations: Migration[] = [{
   },
 }];
 
+const blockMigration: Migration = {
+  version: 2,
+  name: 'user blocks',
+  async up(db) {
+    await db.schema.createTable('idp_user_blocks')
+      .addColumn('user_key', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 const GRANT_TYPES: readonly AppGrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
 
 const toApp = (r: any): App => ({
@@ -113,7 +137,7 @@ function checkApp(a: { name: string; redirectUris: readonly string[]; resource: 
 }
 
 export async function createDirectory({ store, now = Date.now }: { store: Store; now?: () => number }): Promise<Directory> {
-  await store.migrate('identity.directory', migrations);
+  await store.migrate('identity.directory', [...migrations, blockMigration]);
   const db = store.db;
 
   async function members(groupId: string) {
@@ -236,6 +260,17 @@ export async function createDirectory({ store, now = Date.now }: { store: Store;
       const row = { user_key: key, level, reason, updated_at: new Date(now()).toISOString() };
       await db.insertInto('idp_user_risk').values(row).onConflict((oc) => oc.column('user_key').doUpdateSet({ level, reason, updated_at: row.updated_at })).execute();
       return { userKey: key, riskLevel: level, reason, updatedAt: row.updated_at };
+    },
+    async userBlock(userKey) {
+      const r = await db.selectFrom('idp_user_blocks').selectAll().where('user_key', '=', userKey.toLowerCase()).executeTakeFirst();
+      return r ? { userKey: r.user_key, kind: r.kind, reason: r.reason, at: r.at } : undefined;
+    },
+    async setUserBlock(userKey, kind, reason) {
+      const row = { user_key: userKey.toLowerCase(), kind, reason, at: new Date(now()).toISOString() };
+      await db.insertInto('idp_user_blocks').values(row).onConflict((oc) => oc.column('user_key').doUpdateSet({ kind, reason, at: row.at })).execute();
+    },
+    async clearUserBlock(userKey) {
+      await db.deleteFrom('idp_user_blocks').where('user_key', '=', userKey.toLowerCase()).execute();
     },
   };
   return dir;

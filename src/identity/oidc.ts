@@ -126,6 +126,15 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     }
   }
 
+  /** Account states that refuse every sign-in and token, whatever the policies say (Entra error codes). */
+  async function blockOf(user: User): Promise<{ code: number; description: string } | undefined> {
+    if (user.disabled) return { code: 50057, description: 'the user account is disabled' };
+    const block = await directory.userBlock(user.username);
+    if (block?.kind === 'disabled') return { code: 50057, description: `the user account is disabled: ${block.reason}` };
+    if (block?.kind === 'password_reset') return { code: 50142, description: `a password reset is required before signing in: ${block.reason}` };
+    return undefined;
+  }
+
   /** The token-endpoint gate (code exchange and refresh); client credentials carry no user. */
   async function gateToken(ctx: any, client: any) {
     const grantType = ctx.oidc.params?.grant_type;
@@ -136,9 +145,10 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     const app = await directory.getApp(client.clientId);
     if (!user || !app) throw new errors.InvalidGrant('the user or app no longer exists');
     const endpoint = grantType === 'refresh_token' ? 'token:refresh_token' : 'token:authorization_code';
-    if (user.disabled) {
-      await signInLog.record({ endpoint, user, app, deviceId: bound?.deviceId ?? null, decision: undefined, errorCode: 50057, failure: 'user disabled', ip: ctx.ip, userAgent: ctx.get('user-agent'), sessionId: source?.sid });
-      throw new errors.CustomOIDCProviderError('invalid_grant', 'the user account is disabled');
+    const blocked = await blockOf(user);
+    if (blocked) {
+      await signInLog.record({ endpoint, user, app, deviceId: bound?.deviceId ?? null, decision: undefined, errorCode: blocked.code, failure: blocked.description, ip: ctx.ip, userAgent: ctx.get('user-agent'), sessionId: source?.sid });
+      throw new errors.CustomOIDCProviderError('invalid_grant', blocked.description);
     }
     const { decision, device } = await decide(user, app, bound?.deviceId ?? null);
     await signInLog.record({ endpoint, user, app, deviceId: bound?.deviceId ?? null, device, decision, ip: ctx.ip, userAgent: ctx.get('user-agent'), sessionId: source?.sid });
@@ -247,6 +257,11 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     const ip = req.socket.remoteAddress ?? '';
     const userAgent = String(req.headers['user-agent'] ?? '');
     if (!app) return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'unknown app' }, { mergeWithLastSubmission: false });
+    const blocked = await blockOf(user);
+    if (blocked) {
+      await signInLog.record({ endpoint: 'authorize', user, app, deviceId: null, decision: undefined, errorCode: blocked.code, failure: blocked.description, ip, userAgent });
+      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: blocked.description }, { mergeWithLastSubmission: false });
+    }
     const proof = await verifyDeviceAssertion(params.device_assertion);
     if (proof.error) {
       await signInLog.record({ endpoint: 'authorize', user, app, deviceId: null, decision: undefined, errorCode: 50097, failure: proof.error, ip, userAgent });
