@@ -1,40 +1,36 @@
 // `npm run bench:response`: an automated investigation over a fleet of 1,000 simulated devices where the
-// malicious file is present on 50, under Full automation. Every device is an in-process sensor that
-// long-polls the real HTTP command channel and acknowledges what it receives. Measured: from the alert
-// until all 50 quarantine actions have been dispatched to their devices and acknowledged (result stored).
+// malicious file is present on 50, under Full automation, on the whole platform (createPlatform: incidents,
+// posture, intel and the rest subscribe as in production). Every device is enrolled into a Full-automation
+// device group and is an in-process sensor that long-polls the real HTTP command channel and acknowledges
+// what it receives. Measured: from the alert until all 50 quarantine actions have been dispatched to their
+// devices and acknowledged (the result stored).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createApiServer, createMetrics, registerResponseRoutes } from '../src/api/index.js';
-import { createMemoryBus } from '../src/bus/index.js';
-import { createAccounts } from '../src/identity/index.js';
-import { createAuditLog, createResponse } from '../src/response/index.js';
+import { resolveConfig } from '../src/config/index.js';
 import type { RaisedAlert } from '../src/schema/index.js';
-import { createSqliteStore } from '../src/store/index.js';
+import { createPlatform } from '../src/server.js';
 
 const FLEET = Number(process.env.BENCH_FLEET ?? 1000);
 const INFECTED = Number(process.env.BENCH_INFECTED ?? 50);
 const EVIL = 'e1'.repeat(32);
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-response-'));
-const store = await createSqliteStore({ file: join(dir, 'vigil.db') });
-const bus = createMemoryBus();
-const accounts = await createAccounts({ store, bus });
-const audit = await createAuditLog({ store });
-const response = await createResponse({ store, bus, audit, automationLevelOf: () => 'full', sweepIntervalMs: 0 });
-const app = createApiServer({ accounts, metrics: createMetrics({ busLag: () => bus.lag() }), bodyLimit: 10 * 1024 * 1024, logLevel: 'silent', ready: () => true });
-registerResponseRoutes(app, { response });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+const platform = await createPlatform({
+  ...resolveConfig({ env: {}, argv: [] }), dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', adminPassword: 'bench-password-123',
+});
+const { store, bus, accounts, audit, response, url } = platform;
+const group = await platform.posture.createGroup({ name: 'bench-full-automation', automationLevel: 'full' });
 
 // The fleet: sensors, and a little telemetry per device; the malicious file on every 20th device.
 const devices: { id: string; token: string; infected: boolean }[] = [];
 for (let i = 0; i < FLEET; i++) {
-  const { sensor, token } = await accounts.createSensor(`bench-${i}`, 'bench');
-  devices.push({ id: sensor.id, token, infected: i % Math.floor(FLEET / INFECTED) === 0 && devices.filter((d) => d.infected).length < INFECTED });
+  const enrollment = await accounts.createEnrollmentToken({ name: `bench-${i}`, deviceGroup: group.id, createdBy: 'bench' });
+  const { deviceId, sensorToken } = await accounts.enroll({ token: enrollment.token, hostname: `bench-${i}`, os: 'Linux', osVersion: '6.8' });
+  devices.push({ id: deviceId, token: sensorToken, infected: i % Math.floor(FLEET / INFECTED) === 0 && devices.filter((d) => d.infected).length < INFECTED });
 }
+await bus.drain(); // posture puts every device in the inventory, in its group
 let reportId = 0;
 const ts = new Date(Date.now() - 3_600_000).toISOString();
 const rows = devices.flatMap((d, i) => [
@@ -101,11 +97,8 @@ const succeeded = (await response.actions.list({ investigationId: investigation?
 const chain = await audit.verify();
 
 stop.abort();
-response.close();
 await Promise.allSettled(loops);
-await app.close();
-await bus.close();
-await store.close();
+await platform.close();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`fleet: ${FLEET} devices (${connected} long-polling), malicious file on ${infected.length}`);
