@@ -237,7 +237,8 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
         ctx.body = messagePage('Sign-in error', `${out.error}: ${out.error_description ?? ''}`);
       },
     } as any);
-    p.proxy = false;
+    // Behind a TLS-terminating proxy (an https public URL), trust X-Forwarded-* for the issuer's scheme and cookies.
+    p.proxy = baseUrl.startsWith('https:');
     p.on('server_error', (_ctx: any, error: unknown) => options.log?.('error', 'oidc server_error', error));
     provider = p;
   }
