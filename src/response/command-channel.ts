@@ -54,6 +54,7 @@ export interface CommandChannelOptions {
 }
 
 const OPEN_STATES: readonly CommandState[] = ['queued', 'delivered', 'running'];
+const MAX_WAITERS_PER_DEVICE = 4;
 const iso = (ms: unknown) => (ms == null ? undefined : new Date(Number(ms)).toISOString());
 const json = (text: unknown) => (text == null ? undefined : JSON.parse(String(text)));
 
@@ -133,6 +134,8 @@ export async function createCommandChannel(options: CommandChannelOptions): Prom
     async poll(deviceId, waitMs, signal) {
       const due = await take(deviceId);
       if (due.length > 0 || waitMs <= 0 || closed || signal?.aborted) return due;
+      // One agent holds one poll; a few more are tolerated (restarts), beyond that a poll answers at once.
+      if ((waiters.get(deviceId)?.size ?? 0) >= MAX_WAITERS_PER_DEVICE) return due;
       await new Promise<void>((resolve) => {
         let set = waiters.get(deviceId);
         if (!set) waiters.set(deviceId, (set = new Set()));

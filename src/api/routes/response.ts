@@ -47,6 +47,13 @@ export function actionsCsv(actions: readonly ActionRecord[]): string {
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
+function intParam(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new VigilError('bad_request', 400, `'${name}' must be a non-negative integer`);
+  return n;
+}
+
 /**
  * The action center (pending / history, approve, reject, undo, manual actions), investigations, the audit
  * log, and the sensors' command channel (CONTRACTS.md "Command channel").
@@ -71,8 +78,7 @@ export function registerResponseRoutes(app: FastifyInstance, deps: { response: R
     if (state && state !== 'pending' && state !== 'history' && !(ACTION_STATES as readonly string[]).includes(state)) {
       throw new VigilError('bad_request', 400, `'state' must be pending, history or one of ${ACTION_STATES.join(', ')}`);
     }
-    const limit = q.limit === undefined ? undefined : Number(q.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new VigilError('bad_request', 400, "'limit' must be a positive integer");
+    const limit = intParam(q.limit, 'limit');
     // The history tab shows 30 days unless asked otherwise (defender-xdr.md §4).
     const since = q.since ?? (state === 'history' ? response.now() - 30 * 24 * 60 * 60 * 1000 : undefined);
     const filter: ActionFilter = {
@@ -141,7 +147,7 @@ export function registerResponseRoutes(app: FastifyInstance, deps: { response: R
 
   // ---- investigations ----
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/v1/investigations', { preHandler: requireRole('reader') }, async (request) => {
-    const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+    const limit = intParam(request.query.limit, 'limit');
     return { investigations: await investigations.list({ incidentId: str(request.query.incidentId), alertId: str(request.query.alertId), limit }) };
   });
 
@@ -156,7 +162,7 @@ export function registerResponseRoutes(app: FastifyInstance, deps: { response: R
     const q = request.query;
     return {
       entries: await audit.list({
-        afterSeq: q.after === undefined ? undefined : Number(q.after), limit: q.limit === undefined ? undefined : Number(q.limit),
+        afterSeq: intParam(q.after, 'after'), limit: intParam(q.limit, 'limit'),
         actor: str(q.actor), action: str(q.action), target: str(q.target),
       }),
     };
