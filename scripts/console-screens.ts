@@ -52,6 +52,11 @@ try {
     }],
     ['rules', '/rules'],
     ['settings', '/settings'],
+    ['settings-compliance', '/settings?tab=compliance'],
+    ['settings-conditional-access', '/settings?tab=ca'],
+    ['settings-apps', '/settings?tab=apps'],
+    ['settings-accounts', '/settings?tab=accounts'],
+    ['settings-sensors', '/settings?tab=sensors'],
   ];
   for (const theme of ['light', 'dark'] as const) {
     await page.goto(`${t.url}/`);

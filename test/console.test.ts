@@ -101,7 +101,7 @@ describe('SOC console in a browser', () => {
     });
     await page.goto(`${t.url}/actions`);
     const table = page.getByTestId('actions-table');
-    const approve = table.getByRole('button', { name: `Approve ${pending.kind} on ${pending.target}` });
+    const approve = table.getByRole('button', { name: `Approve ${pending.kind} on ws-alice-01` });
     await approve.click();
     await page.getByText('1 action approved.').waitFor();
     const after = await t.api(`/api/v1/actions/${pending.id}`, { token: t.adminToken });
@@ -109,7 +109,7 @@ describe('SOC console in a browser', () => {
     assert.notEqual(after.body.state, 'proposed');
     assert.equal(after.body.decidedBy, 'admin');
     await page.getByRole('tab', { name: 'History' }).click();
-    await table.getByRole('row').filter({ hasText: pending.target }).first().waitFor();
+    await table.getByRole('row').filter({ hasText: 'ws-alice-01' }).first().waitFor();
   });
 
   test('a responder isolates a device from its page', async () => {

@@ -81,6 +81,7 @@ function Shell({ theme, onToggleTheme }: { theme: Theme; onToggleTheme(): void }
     <div className="shell">
       <a className="skip" href="#main">Skip to content</a>
       <nav className="sidebar" aria-label="Main">
+        <div className="sidebar-inner">
         <div className="brand"><span className="logo" aria-hidden="true">◆</span> Vigil</div>
         <ul>
           {ROUTES.filter((r) => r.nav && (!r.minRole || can(r.minRole))).map((r) => (
@@ -92,6 +93,7 @@ function Shell({ theme, onToggleTheme }: { theme: Theme; onToggleTheme(): void }
         <div className="sidebar-foot">
           <span className={`live-dot ${live}`} aria-hidden="true" />
           <span data-testid="live-status">{live === 'live' ? 'Live' : live === 'unavailable' ? 'Live updates unavailable (polling)' : live === 'reconnecting' ? 'Reconnecting…' : 'Connecting…'}</span>
+        </div>
         </div>
       </nav>
       <div className="main-col">

@@ -1,16 +1,16 @@
 // Actions with approve / reject / undo, used by the action center and the incident page.
 import { useState } from 'react';
-import { api } from '../api';
+import { api, listOf } from '../api';
 import { useAuth } from '../auth';
 import { ago, str, time, titleCase } from '../format';
-import { useAction } from '../hooks';
-import { PENDING_STATES, type ActionRecord } from '../model';
+import { useAction, useApi } from '../hooks';
+import { PENDING_STATES, type ActionRecord, type Device } from '../model';
 import { Link } from '../router';
 import { DataTable, type Column } from './DataTable';
 import { Badge, Result } from './ui';
 
-export function targetLink(a: Pick<ActionRecord, 'targetType' | 'target'>) {
-  if (a.targetType === 'device') return <Link to={`/devices/${encodeURIComponent(a.target)}`}>{a.target}</Link>;
+export function targetLink(a: Pick<ActionRecord, 'targetType' | 'target'>, names?: ReadonlyMap<string, string>) {
+  if (a.targetType === 'device') return <Link to={`/devices/${encodeURIComponent(a.target)}`} title={a.target}>{names?.get(a.target) ?? a.target}</Link>;
   if (a.targetType === 'user') return <Link to={`/users/${encodeURIComponent(a.target)}`}>{a.target}</Link>;
   return <span>{a.target}</span>;
 }
@@ -27,6 +27,10 @@ export function ActionsTable({ actions, onChanged, csvName, testId, maxHeight }:
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [comment, setComment] = useState('');
   const act = useAction();
+  // Device targets are ids; their names come from the inventory when the caller may read it.
+  const inventory = useApi<unknown>('/api/v1/devices');
+  const names = new Map(listOf<Device>(inventory.data, 'devices').map((d) => [d.id, d.hostname]));
+  const nameOf = (a: ActionRecord) => (a.targetType === 'device' ? names.get(a.target) ?? a.target : a.target);
   const pendingSelected = actions.filter((a) => selected.has(a.id) && PENDING_STATES.has(a.state)).map((a) => a.id);
   const run = (ids: string[], verb: 'approve' | 'reject') => act.run(async () => {
     await decide(ids, verb, comment);
@@ -41,26 +45,27 @@ export function ActionsTable({ actions, onChanged, csvName, testId, maxHeight }:
 
   const columns: Column<ActionRecord>[] = [
     { id: 'kind', label: 'Action', width: '170px', value: (a) => titleCase(a.kind) },
-    { id: 'target', label: 'Target', width: 'minmax(180px, 2fr)', value: (a) => a.target, render: targetLink },
+    { id: 'target', label: 'Target', width: 'minmax(180px, 2fr)', value: nameOf, render: (a) => targetLink(a, names) },
     { id: 'state', label: 'Status', width: '150px', value: (a) => a.state, render: (a) => <Badge value={a.state} kind="state" /> },
     { id: 'source', label: 'Source', width: '110px', value: (a) => a.source },
-    { id: 'requestedBy', label: 'Requested by', width: '200px', value: (a) => a.requestedBy },
+    { id: 'requestedBy', label: 'Requested by', width: 'minmax(150px, 1fr)', value: (a) => a.requestedBy },
     { id: 'created', label: 'Created', width: '120px', value: (a) => a.createdAt, render: (a) => <span title={time(a.createdAt)}>{ago(a.createdAt)}</span> },
-    { id: 'reason', label: 'Reason', width: 'minmax(200px, 2fr)', value: (a) => a.rejectReason ?? a.decisionReason ?? a.message ?? '' },
+    { id: 'reason', label: 'Reason', width: 'minmax(160px, 2fr)', value: (a) => a.rejectReason ?? a.decisionReason ?? a.message ?? '' },
     { id: 'decidedBy', label: 'Decided by', width: '140px', value: (a) => a.decidedBy ?? '', hidden: true },
     { id: 'params', label: 'Parameters', width: '220px', value: (a) => str(a.params ?? {}), hidden: true },
     { id: 'id', label: 'Id', width: '240px', value: (a) => a.id, hidden: true },
   ];
   if (responder) {
-    columns.push({
-      id: 'do', label: 'Decide', width: '220px', value: () => '',
+    // Second, so the decision buttons stay in view however many columns are shown.
+    columns.splice(1, 0, {
+      id: 'do', label: 'Decide', width: '190px', value: () => '',
       render: (a) => PENDING_STATES.has(a.state) ? (
         <span className="confirm">
-          <button type="button" className="primary" disabled={act.pending} onClick={() => run([a.id], 'approve')} aria-label={`Approve ${a.kind} on ${a.target}`}>Approve</button>
-          <button type="button" disabled={act.pending} onClick={() => run([a.id], 'reject')} aria-label={`Reject ${a.kind} on ${a.target}`}>Reject</button>
+          <button type="button" className="primary" disabled={act.pending} onClick={() => run([a.id], 'approve')} aria-label={`Approve ${a.kind} on ${nameOf(a)}`}>Approve</button>
+          <button type="button" disabled={act.pending} onClick={() => run([a.id], 'reject')} aria-label={`Reject ${a.kind} on ${nameOf(a)}`}>Reject</button>
         </span>
       ) : a.state === 'succeeded' && !a.undoneBy && UNDOABLE.has(a.kind) ? (
-        <button type="button" disabled={act.pending} onClick={() => undo(a.id)} aria-label={`Undo ${a.kind} on ${a.target}`}>Undo</button>
+        <button type="button" disabled={act.pending} onClick={() => undo(a.id)} aria-label={`Undo ${a.kind} on ${nameOf(a)}`}>Undo</button>
       ) : null,
     });
   }

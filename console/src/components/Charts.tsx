@@ -12,8 +12,7 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-export function TimeChart({ series, title, height = 240 }: { series: Series[]; title: string; height?: number }) {
-  const width = 720;
+export function TimeChart({ series, title, height = 240, width = 720 }: { series: Series[]; title: string; height?: number; width?: number }) {
   const pad = { l: 48, r: 16, t: 12, b: 36 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return <div className="empty">No data points to chart.</div>;
@@ -51,9 +50,8 @@ export function TimeChart({ series, title, height = 240 }: { series: Series[]; t
   );
 }
 
-export function BarChart({ bars, title, height = 240 }: { bars: { label: string; value: number; cls?: string }[]; title: string; height?: number }) {
+export function BarChart({ bars, title, height = 240, width = 720 }: { bars: { label: string; value: number; cls?: string }[]; title: string; height?: number; width?: number }) {
   if (bars.length === 0) return <div className="empty">No data to chart.</div>;
-  const width = 720;
   const pad = { l: 48, r: 16, t: 12, b: 48 };
   const maxY = niceMax(Math.max(...bars.map((b) => b.value)));
   const bw = (width - pad.l - pad.r) / bars.length;

@@ -41,6 +41,16 @@ export interface DataTableProps<T> {
 }
 
 const OVERSCAN = 8;
+const SELECT_WIDTH = 44;
+
+/** '180px' is fixed; 'minmax(180px, 2fr)' is at least 180 px and takes 2 shares of the spare width. */
+function parseWidth(spec: string | undefined): { base: number; flex: number } {
+  const px = spec && /^(\d+)px$/.exec(spec);
+  if (px) return { base: Number(px[1]), flex: 0 };
+  const mm = spec && /^minmax\((\d+)px,\s*([\d.]+)fr\)$/.exec(spec);
+  if (mm) return { base: Number(mm[1]), flex: Number(mm[2]) };
+  return { base: 120, flex: 1 };
+}
 
 function compare(a: unknown, b: unknown): number {
   if (a === b) return 0;
@@ -59,7 +69,17 @@ export function DataTable<T>(props: DataTableProps<T>) {
   const [scrollTop, setScrollTop] = useState(0);
   const [active, setActive] = useState(0);
   const bodyRef = useRef<HTMLDivElement>(null);
+  const scrollRef = useRef<HTMLDivElement>(null);
   const focusPending = useRef(false);
+  const [available, setAvailable] = useState(0);
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    setAvailable(el.clientWidth);
+    const observer = new ResizeObserver(() => setAvailable(el.clientWidth));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
 
   const columns = props.columns.filter((c) => !hidden.has(c.id));
   const rows = useMemo(() => {
@@ -109,7 +129,15 @@ export function DataTable<T>(props: DataTableProps<T>) {
     else if (top + rowHeight > body.scrollTop + body.clientHeight) body.scrollTop = top + rowHeight - body.clientHeight;
   };
 
-  const template = [selectable ? '40px' : null, ...columns.map((c) => c.width ?? 'minmax(120px, 1fr)')].filter(Boolean).join(' ');
+  // Every row is its own grid (rows are positioned absolutely), so widths are resolved here once, in pixels,
+  // for the header and all rows alike.
+  const specs = columns.map((c) => parseWidth(c.width));
+  const fixed = (selectable ? SELECT_WIDTH : 0) + specs.reduce((a, s) => a + s.base, 0);
+  const shares = specs.reduce((a, s) => a + s.flex, 0);
+  const spare = Math.max(0, available - fixed - 2);
+  const widths = specs.map((s) => Math.floor(s.base + (shares ? (spare * s.flex) / shares : 0)));
+  const totalWidth = (selectable ? SELECT_WIDTH : 0) + widths.reduce((a, w) => a + w, 0);
+  const template = [...(selectable ? [`${SELECT_WIDTH}px`] : []), ...widths.map((w) => `${w}px`)].join(' ');
 
   const exportCsv = () => {
     download(`${props.csvName ?? 'export'}.csv`, toCsv(columns.map((c) => c.label), rows.map((r) => columns.map((c) => c.value(r)))));
@@ -144,8 +172,8 @@ export function DataTable<T>(props: DataTableProps<T>) {
         ) : null}
         {props.csvName ? <button type="button" className="secondary" onClick={exportCsv}>Export CSV</button> : null}
       </div>
-      <div className="dt-scroll" role="table" aria-label={props.label} aria-rowcount={total + 1}>
-        <div className="dt-row dt-head" role="row" style={{ gridTemplateColumns: template }}>
+      <div className="dt-scroll" ref={scrollRef} role="table" aria-label={props.label} aria-rowcount={total + 1}>
+        <div className="dt-row dt-head" role="row" style={{ gridTemplateColumns: template, width: totalWidth }}>
           {selectable ? (
             <div role="columnheader" className="dt-cell">
               <input
@@ -170,7 +198,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
           <div className="empty">{props.empty ?? 'Nothing to show.'}</div>
         ) : (
           <div
-            className="dt-body" ref={bodyRef} style={{ height: viewHeight }} role="rowgroup"
+            className="dt-body" ref={bodyRef} style={{ height: viewHeight, width: totalWidth }} role="rowgroup"
             onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
           >
             <div style={{ height: total * rowHeight, position: 'relative' }}>
@@ -182,7 +210,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                   <div
                     key={key} role="row" aria-rowindex={index + 2} data-index={index}
                     className={`dt-row${isSelected ? ' selected' : ''}${props.onOpen ? ' clickable' : ''}`}
-                    style={{ gridTemplateColumns: template, top: index * rowHeight, height: rowHeight }}
+                    style={{ gridTemplateColumns: template, top: index * rowHeight, height: rowHeight, width: totalWidth }}
                     tabIndex={index === Math.min(active, total - 1) ? 0 : -1}
                     onFocus={() => setActive(index)}
                     onClick={(e) => {

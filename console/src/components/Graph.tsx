@@ -72,8 +72,8 @@ export function layout(nodes: readonly GraphNode[], edges: readonly GraphEdge[],
 }
 
 export function AttackGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]; edges: GraphEdge[]; onSelect?(node: GraphNode): void }) {
-  const width = 900;
-  const height = Math.max(360, Math.min(720, 120 + nodes.length * 22));
+  const width = 1100;
+  const height = Math.max(420, Math.min(760, 200 + nodes.length * 30));
   const placed = useMemo(() => layout(nodes, edges, width, height), [nodes, edges, height]);
   const [focus, setFocus] = useState<string | null>(null);
   const near = useMemo(() => {
@@ -93,7 +93,7 @@ export function AttackGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]; ed
         aria-label={`Attack story graph: ${nodes.length} entities, ${edges.length} relations`}
       >
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="24" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker id="arrow" viewBox="0 0 10 10" refX="28" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" className="graph-arrow" />
           </marker>
         </defs>
@@ -103,10 +103,13 @@ export function AttackGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]; ed
             const b = placed.get(e.to);
             if (!a || !b) return null;
             const dim = near && !(near.has(e.from) && near.has(e.to));
+            // Edge names clutter a busy graph: shown for the focused node's edges, or when there are few.
+            const labelled = near ? !dim : edges.length <= 8;
             return (
               <g key={`${e.from}-${e.to}-${i}`} className={`graph-edge${dim ? ' dim' : ''}`}>
+                <title>{e.label}</title>
                 <line x1={a.x} y1={a.y} x2={b.x} y2={b.y} markerEnd="url(#arrow)" />
-                <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 4} textAnchor="middle">{e.label.length > 40 ? `${e.label.slice(0, 39)}…` : e.label}</text>
+                {labelled ? <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 5} textAnchor="middle">{e.label.length > 48 ? `${e.label.slice(0, 47)}…` : e.label}</text> : null}
               </g>
             );
           })}
@@ -122,9 +125,10 @@ export function AttackGraph({ nodes, edges, onSelect }: { nodes: GraphNode[]; ed
                 onClick={() => { setFocus(focus === node.id ? null : node.id); onSelect?.(node); }}
                 onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); setFocus(focus === node.id ? null : node.id); onSelect?.(node); } }}
               >
-                <circle r="18" />
-                <text className="glyph" textAnchor="middle" dy="4">{KIND_GLYPH[node.kind] ?? node.kind.slice(0, 1).toUpperCase()}</text>
-                <text className="label" textAnchor="middle" dy="34">{node.label.length > 32 ? `${node.label.slice(0, 31)}…` : node.label}</text>
+                <title>{`${node.kind}: ${node.label}`}</title>
+                <circle r="22" />
+                <text className="glyph" textAnchor="middle" dy="5">{KIND_GLYPH[node.kind] ?? node.kind.slice(0, 1).toUpperCase()}</text>
+                <text className="label" textAnchor="middle" dy="40">{node.label.length > 32 ? `${node.label.slice(0, 31)}…` : node.label}</text>
               </g>
             );
           })}

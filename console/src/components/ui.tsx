@@ -34,7 +34,7 @@ export function Empty({ children }: { children: ReactNode }) {
 export function Badge({ value, kind }: { value: unknown; kind?: 'severity' | 'status' | 'risk' | 'compliance' | 'state' | 'plain' }) {
   const text = str(value);
   if (!text) return <span className="muted">—</span>;
-  const cls = `badge ${kind ?? 'plain'} v-${text.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const cls = `badge ${kind ?? 'plain'} v-${text.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
   return <span className={cls}>{titleCase(text)}</span>;
 }
 

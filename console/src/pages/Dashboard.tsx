@@ -47,21 +47,21 @@ export default function Dashboard() {
         <Card><div className="stat">{devices.error ? '—' : dev.filter((d) => d.complianceState === 'noncompliant').length}</div><div className="stat-label"><Link to="/devices">Noncompliant devices</Link></div></Card>
         <Card><div className="stat">{mttc === null ? '—' : formatDuration(mttc)}</div><div className="stat-label">Mean time to contain ({resolved.length} resolved)</div></Card>
       </div>
-      <div className="grid-2">
+      <div className="grid-charts">
         <Card title="Open incidents by severity">
           <ErrorView error={incidents.error} what="Incidents" />
-          {!incidents.error ? <BarChart title="Open incidents by severity" bars={SEV.map((s) => ({ label: s, value: open.filter((i) => i.severity === s).length, cls: `sev-${s}` }))} height={200} /> : null}
+          {!incidents.error ? <BarChart title="Open incidents by severity" bars={SEV.map((s) => ({ label: s, value: open.filter((i) => i.severity === s).length, cls: `sev-${s}` }))} height={220} width={440} /> : null}
         </Card>
         <Card title="Alerts over the last 7 days">
           <ErrorView error={alerts.error} what="Alerts" />
-          {!alerts.error ? <TimeChart title="Alerts per hour" series={[{ name: 'alerts per hour', points: [...buckets].map(([x, y]) => ({ x, y })) }]} height={200} /> : null}
+          {!alerts.error ? <TimeChart title="Alerts per hour" series={[{ name: 'alerts per hour', points: [...buckets].map(([x, y]) => ({ x, y })) }]} height={220} width={440} /> : null}
         </Card>
         <Card title="Devices by risk level">
           <ErrorView error={devices.error} what="Devices" />
-          {!devices.error ? <PieChart title="Devices by risk level" slices={RISK.map((r) => ({ label: r, value: dev.filter((d) => (d.riskLevel ?? 'none') === r).length, cls: `sev-${r}` })).filter((s) => s.value > 0)} /> : null}
+          {!devices.error ? <PieChart title="Devices by risk level" slices={RISK.map((r) => ({ label: r, value: dev.filter((d) => (d.riskLevel ?? 'none') === r).length, cls: `sev-${r}` })).filter((s) => s.value > 0)} size={170} /> : null}
         </Card>
         <Card title="Devices by compliance">
-          {!devices.error ? <PieChart title="Devices by compliance" slices={['compliant', 'noncompliant', 'unknown'].map((c, i) => ({ label: c, value: dev.filter((d) => (d.complianceState ?? 'unknown') === c).length, cls: ['c5', 'sev-high', 'c7'][i] })).filter((s) => s.value > 0)} /> : <ErrorView error={devices.error} what="Devices" />}
+          {!devices.error ? <PieChart title="Devices by compliance" slices={['compliant', 'noncompliant', 'unknown'].map((c, i) => ({ label: c, value: dev.filter((d) => (d.complianceState ?? 'unknown') === c).length, cls: ['c5', 'sev-high', 'c7'][i] })).filter((s) => s.value > 0)} size={170} /> : <ErrorView error={devices.error} what="Devices" />}
         </Card>
       </div>
     </div>

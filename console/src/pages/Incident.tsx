@@ -93,8 +93,8 @@ function Story({ incident }: { incident: IncidentDetail }) {
   const entity = (incident.entities ?? []).find((e) => `${e.kind}:${e.key}` === selected);
   const alerts = [...(incident.alerts ?? [])].sort((a, b) => str(a.firstActivityDateTime).localeCompare(str(b.firstActivityDateTime)));
   return (
-    <div className="grid-2">
-      <Card title="Attack story graph">
+    <div>
+      <Card title="Attack story graph" actions={<span className="muted">Select an entity to see its relations</span>}>
         <AttackGraph nodes={graph.nodes} edges={graph.edges} onSelect={(n) => setSelected(n.id)} />
         {entity ? (
           <div className="notice" role="status">

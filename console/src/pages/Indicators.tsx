@@ -27,12 +27,12 @@ export default function Indicators() {
   const rows = useMemo(() => all.filter((i) => (showExpired || (i.state ?? 'active') === 'active')
     && (!q || `${i.value} ${i.title} ${i.type}`.toLowerCase().includes(q.toLowerCase()))), [all, q, showExpired]);
   const columns: Column<Indicator>[] = [
-    { id: 'value', label: 'Value', width: 'minmax(260px, 3fr)', value: (i) => i.value, render: (i) => <span className="mono">{i.value}</span> },
+    { id: 'value', label: 'Value', width: 'minmax(200px, 3fr)', value: (i) => i.value, render: (i) => <span className="mono">{i.value}</span> },
     { id: 'type', label: 'Type', width: '90px', value: (i) => i.type },
-    { id: 'action', label: 'Action', width: '170px', value: (i) => i.action, render: (i) => <Badge value={i.action} kind="state" /> },
-    { id: 'title', label: 'Title', width: 'minmax(180px, 2fr)', value: (i) => i.title },
+    { id: 'action', label: 'Action', width: '160px', value: (i) => i.action, render: (i) => <Badge value={i.action} kind="state" /> },
+    { id: 'title', label: 'Title', width: 'minmax(150px, 2fr)', value: (i) => i.title },
     { id: 'severity', label: 'Severity', width: '120px', value: (i) => i.severity ?? '', sortValue: (i) => SEVERITY_ORDER[i.severity ?? ''] ?? 0, render: (i) => <Badge value={i.severity} kind="severity" /> },
-    { id: 'expires', label: 'Expires', width: '180px', value: (i) => i.expiresAt ?? '', render: (i) => i.expiresAt ? time(i.expiresAt) : <span className="muted">never</span> },
+    { id: 'expires', label: 'Expires', width: '170px', value: (i) => i.expiresAt ?? '', render: (i) => i.expiresAt ? time(i.expiresAt) : <span className="muted">never</span> },
     { id: 'state', label: 'State', width: '100px', value: (i) => i.state ?? 'active', render: (i) => <Badge value={i.state ?? 'active'} kind="state" /> },
     { id: 'source', label: 'Source', width: '120px', value: (i) => i.source ?? '', hidden: true },
     { id: 'createdBy', label: 'Created by', width: '140px', value: (i) => i.createdBy ?? '', hidden: true },
@@ -54,7 +54,7 @@ export default function Indicators() {
       <Result error={del.error} done={del.done} what="Delete" />
       <DataTable
         label="Indicators" testId="indicators-table" rows={rows} columns={[...columns, {
-          id: 'edit', label: '', width: '220px', value: () => '',
+          id: 'edit', label: '', width: '160px', value: () => '',
           render: (i) => (
             <RequireRole role="analyst">
               <span className="confirm">

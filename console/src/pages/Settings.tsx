@@ -82,7 +82,7 @@ function Groups() {
                     </select>
                   ) : str(g.compliancePolicyId)}
                 </td>
-                <td><ConfirmButton label="Delete" confirm="Delete group?" onConfirm={() => void act.run(async () => { await api.del(`/api/v1/device-groups/${encodeURIComponent(g.id)}`); reload(); }, 'Group deleted.')} /></td>
+                <td>{g.id === 'default' ? <span className="muted">default group</span> : <ConfirmButton label="Delete" confirm="Delete group?" onConfirm={() => void act.run(async () => { await api.del(`/api/v1/device-groups/${encodeURIComponent(g.id)}`); reload(); }, 'Group deleted.')} />}</td>
               </tr>
             ))}
           </tbody>
