@@ -282,3 +282,20 @@ test('after a crash, an action left approved is executed and one left proposed w
     await h.close();
   }
 });
+
+test('a result that arrives before the dispatch is recorded still completes the action', async () => {
+  const h = await harness();
+  try {
+    await h.store.db.insertInto('response_actions').values({
+      id: 'A-race', kind: 'run_scan', target_type: 'device', target: 'dev7', params: '{"type":"quick"}', state: 'approved', source: 'manual',
+      requested_by: 'alice', requested_by_id: 'user:alice', alert_ids: '[]', created_at: h.clock.now, updated_at: h.clock.now,
+    }).execute();
+    const command = await h.response.commands.enqueue({ deviceId: 'dev7', kind: 'run_scan', params: { type: 'quick' }, actionId: 'A-race' });
+    await h.response.commands.poll('dev7', 0);
+    await h.response.commands.report('dev7', command.id, { status: 'succeeded' });
+    const action = await h.response.actions.get('A-race');
+    assert.deepEqual([action?.state, action?.commandId], ['succeeded', command.id]);
+  } finally {
+    await h.close();
+  }
+});

@@ -85,6 +85,7 @@ export interface ActionServiceOptions {
   readonly fourEyes?: boolean;
   /** Pending actions count as rejected after this long. Default 7 days. */
   readonly pendingExpiryMs?: number;
+  readonly onError?: (error: unknown, context: string) => void;
 }
 
 const iso = (ms: unknown) => (ms == null ? undefined : new Date(Number(ms)).toISOString());
@@ -132,8 +133,19 @@ export function createActionService(options: ActionServiceOptions): ActionServic
     if (Number(result.numUpdatedRows) === 0) return undefined;
     const action = (await get(id))!;
     await bus.publish('action.changed', { actionId: id, kind: action.kind, state: to });
-    for (const listener of listeners) await listener(action);
+    await notify(action);
     return action;
+  }
+
+  // A failing listener (an investigation's bookkeeping) must not undo or fail the state change itself.
+  async function notify(action: ActionRecord) {
+    for (const listener of listeners) {
+      try {
+        await listener(action);
+      } catch (error) {
+        options.onError?.(error, `action.changed listener for ${action.id}`);
+      }
+    }
   }
 
   async function execute(action: ActionRecord): Promise<ActionRecord> {
@@ -225,7 +237,7 @@ export function createActionService(options: ActionServiceOptions): ActionServic
       await db.insertInto('response_actions').values(row).execute();
       const proposed = toAction(row);
       await bus.publish('action.changed', { actionId: id, kind: plugin.kind, state: 'proposed' });
-      for (const listener of listeners) await listener(proposed);
+      await notify(proposed);
       await audit.record({
         actor: input.requestedBy.name, action: 'action.create', target: id,
         details: { kind: plugin.kind, target, params, source: input.source, decision, ...(decisionReason ? { reason: decisionReason } : {}), ...(input.investigationId ? { investigationId: input.investigationId } : {}) },
@@ -339,6 +351,8 @@ export function createActionService(options: ActionServiceOptions): ActionServic
         const command = await db.selectFrom('response_commands').select('id').where('action_id', '=', row.id).executeTakeFirst();
         if (command) {
           if (await transition(row.id, ['approved'], 'dispatched', { command_id: command.id, dispatched_at: t })) recovered++;
+          const current = await commands.get(command.id);
+          if (current && current.state !== 'queued' && current.state !== 'delivered') await service.commandUpdated(current);
         } else {
           await execute(toAction(row));
           recovered++;
@@ -356,19 +370,22 @@ export function createActionService(options: ActionServiceOptions): ActionServic
     async commandUpdated(command) {
       if (!command.actionId) return;
       const details = { kind: command.kind, target: command.deviceId, command: command.id, ...(command.message ? { message: command.message } : {}) };
-      const patch = { message: command.message ?? null, output: command.output === undefined ? null : JSON.stringify(command.output) };
+      // 'approved' too: a fast agent can answer before the dispatch itself is recorded.
+      const patch = {
+        message: command.message ?? null, output: command.output === undefined ? null : JSON.stringify(command.output), command_id: command.id,
+      };
       switch (command.state) {
         case 'running':
-          await transition(command.actionId, ['dispatched'], 'running', patch);
+          await transition(command.actionId, ['approved', 'dispatched'], 'running', patch);
           return;
         case 'succeeded':
         case 'failed': {
-          const done = await transition(command.actionId, ['dispatched', 'running'], command.state, patch);
+          const done = await transition(command.actionId, ['approved', 'dispatched', 'running'], command.state, patch);
           if (done) await audit.record({ actor: `device:${command.deviceId}`, action: `action.${command.state}`, target: command.actionId, details });
           return;
         }
         case 'expired': {
-          const done = await transition(command.actionId, ['dispatched', 'running'], 'timedOut', patch);
+          const done = await transition(command.actionId, ['approved', 'dispatched', 'running'], 'timedOut', patch);
           if (done) await audit.record({ actor: 'system:response', action: 'action.timedOut', target: command.actionId, details });
           return;
         }

@@ -61,7 +61,7 @@ export async function createResponse(options: ResponseOptions): Promise<Response
     store, now, filesDir: options.filesDir, redeliverAfterMs: options.redeliverAfterMs,
     onUpdate: (command) => actions!.commandUpdated(command),
   });
-  actions = createActionService({ store, bus, audit, commands, now, fourEyes: options.fourEyes });
+  actions = createActionService({ store, bus, audit, commands, now, fourEyes: options.fourEyes, onError: options.onError });
   for (const kind of deviceActionKinds()) actions.registerKind(kind);
   if (options.userActions) for (const kind of userActionKinds(options.userActions)) actions.registerKind(kind);
 
