@@ -108,6 +108,7 @@ describe('matching', () => {
     for (const [type, value] of [
       ['sha256', SHA256], ['sha1', SHA1], ['md5', MD5], ['ipv4', '203.0.113.7'], ['ipv6', '2001:db8::7'],
       ['cidr', '198.51.100.0/24'], ['cidr', '2001:db8:aa::/48'], ['domain', 'evil.example'], ['url', 'http://bad.example/kits/x'],
+      ['url', 'http://port.example:8080/p'], ['url', 'http://space.example/a%20b'], ['url', 'http://cafe.example/caf%C3%A9'],
     ]) await h.intel.create(ind(type, value), 'alice', { retroHunt: false });
   });
   after(() => close(h));
@@ -165,6 +166,17 @@ describe('matching', () => {
     assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://bad.example/kits/xy' }), []);
     assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://bad.example/kits' }), []);
     assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'https://bad.example/kits/x' }), [], 'the indicator names http');
+  });
+
+  test('seen URLs are read as a browser would: ports, case, fragments, dot segments, escapes, IP literals', () => {
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://PORT.example:8080/p/q#frag' }), ['http://port.example:8080/p']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://port.example/p' }), []);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://bad.example:80/a/../kits/x/y' }), ['http://bad.example/kits/x']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://space.example/a%20b/c' }), ['http://space.example/a%20b']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://cafe.example/café/menu' }), ['http://cafe.example/caf%C3%A9']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://user@bad.example/kits/x' }), ['http://bad.example/kits/x']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'http://[2001:db8::7]/x' }), ['2001:db8::7']);
+    assert.deepEqual(matched('DeviceNetworkEvents', { RemoteUrl: 'bad.example/kits/x/z' }), ['http://bad.example/kits/x'], 'no scheme seen: any');
   });
 
   test('URLs match in EmailUrlInfo, UrlClickEvents and file origins', () => {

@@ -108,9 +108,16 @@ export function createIndicatorIndex(): IndicatorIndex {
     }
   }
 
+  function pushUrl(key: string, scheme: string | null, out: Candidate[]) {
+    const list = urls.get(key);
+    if (list === undefined) return;
+    for (const live of list) if (live.scheme === null || scheme === null || live.scheme === scheme) out.push({ live, specificity: SPEC.urlBase + key.length });
+  }
+
   function hostCandidates(host: string, out: Candidate[]) {
     if (host.length === 0) return;
-    if (host.charCodeAt(0) === 91 /* [ */ || parseIpv4(host) !== undefined) {
+    const first = host.charCodeAt(0);
+    if (host.includes(':') || (first >= 48 && first <= 57 && parseIpv4(host) !== undefined)) {
       index.ip(host, out);
       return;
     }
@@ -173,36 +180,21 @@ export function createIndicatorIndex(): IndicatorIndex {
 
     url(text, out) {
       if (typeof text !== 'string' || text.length === 0) return;
-      // Fast path: a bare host name (DeviceNetworkEvents.RemoteUrl is often just that).
-      if (!/[/:?#@]/.test(text)) {
-        hostCandidates(text.toLowerCase().replace(/\.$/, ''), out);
-        return;
-      }
-      let url: URL;
-      try {
-        url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
-      } catch {
-        return;
-      }
-      const host = url.hostname.replace(/\.$/, '');
-      hostCandidates(host.startsWith('[') ? host.slice(1, -1) : host, out);
+      const parts = splitUrl(text);
+      if (parts === undefined) return;
+      hostCandidates(parts.host, out);
       if (urls.size === 0) return;
-      const scheme = url.protocol.slice(0, -1);
-      const hostPort = url.port ? `${host}:${url.port}` : host;
-      const push = (key: string) => {
-        const list = urls.get(key);
-        if (!list) return;
-        for (const live of list) if (live.scheme === null || live.scheme === scheme) out.push({ live, specificity: SPEC.urlBase + key.length });
-      };
+      const hostPort = parts.port ? `${parts.host}:${parts.port}` : parts.host;
+      const scheme = parts.scheme;
       // A URL indicator matches everything under its path: walk the path back segment by segment.
-      const full = urlKey(hostPort, url.pathname, url.search);
-      push(full);
-      let path = urlKey('', url.pathname, '');
-      if (url.search.length > 1) push(hostPort + path);
+      let path = parts.path ?? '';
+      while (path.length > 0 && path.charCodeAt(path.length - 1) === 47) path = path.slice(0, -1);
+      if (parts.search.length > 1) pushUrl(hostPort + path + parts.search, scheme, out);
+      pushUrl(hostPort + path, scheme, out);
       while (path.length > 0) {
         const slash = path.lastIndexOf('/');
         path = slash <= 0 ? '' : path.slice(0, slash);
-        push(hostPort + path);
+        pushUrl(hostPort + path, scheme, out);
       }
     },
   };
@@ -217,4 +209,76 @@ export function stronger(a: Candidate, aScoped: boolean, b: Candidate, bScoped: 
   const rb = ACTION_RANK[b.live.ind.action];
   if (ra !== rb) return ra > rb;
   return a.live.ind.version > b.live.ind.version;
+}
+
+/** A seen URL or host, split for matching: lower-case host without trailing dot, port ('' = default), path and query. */
+interface UrlSplit {
+  readonly scheme: string | null;
+  readonly host: string;
+  readonly port: string;
+  /** undefined for a bare host name (no path at all). */
+  readonly path: string | undefined;
+  readonly search: string;
+}
+
+const DEFAULT_PORT: Record<string, string> = { http: '80', https: '443' };
+
+/**
+ * Splits a URL the way the WHATWG URL parser would for plain ASCII URLs, without building a URL object
+ * (this runs on every network, mail and click row); anything unusual (percent-escapes, user info, IPv6
+ * literals, dot segments, non-ASCII, characters URL would escape) goes through `new URL` instead.
+ */
+export function splitUrl(text: string): UrlSplit | undefined {
+  const sep = text.indexOf('://');
+  let scheme: string | null = null;
+  let start = 0;
+  if (sep > 0) {
+    scheme = text.slice(0, sep).toLowerCase();
+    if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) return undefined;
+    start = sep + 3;
+  }
+  let end = text.length;
+  let authorityEnd = end;
+  let unusual = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (authorityEnd === end && (c === 47 || c === 63 || c === 35)) authorityEnd = i;
+    if (c === 35) { end = i; break; } // the fragment is never matched
+    if (c <= 32 || c >= 127 || c === 37 || c === 92 || c === 64 || c === 91 || c === 34 || c === 39 || c === 60 || c === 62
+      || c === 96 || c === 123 || c === 125 || c === 124 || c === 94) { unusual = true; break; }
+  }
+  if (!unusual && text.includes('/.', authorityEnd)) unusual = true;
+  if (unusual) return viaWhatwg(text, scheme !== null);
+  let host = text.slice(start, authorityEnd);
+  let port = '';
+  const colon = host.lastIndexOf(':');
+  if (colon >= 0) {
+    port = host.slice(colon + 1);
+    host = host.slice(0, colon);
+    if (!/^\d{0,5}$/.test(port)) return undefined;
+    if (port !== '') port = String(Number(port));
+    if (port === DEFAULT_PORT[scheme ?? 'http']) port = '';
+  }
+  if (host.length > 0 && host.charCodeAt(host.length - 1) === 46) host = host.slice(0, -1);
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c >= 65 && c <= 90) { host = host.toLowerCase(); break; }
+  }
+  if (authorityEnd >= end) return { scheme, host, port, path: scheme === null ? undefined : '', search: '' };
+  const q = text.indexOf('?', authorityEnd);
+  const pathEnd = q >= 0 && q < end ? q : end;
+  return { scheme, host, port, path: text.slice(authorityEnd, pathEnd), search: pathEnd < end ? text.slice(pathEnd, end) : '' };
+}
+
+function viaWhatwg(text: string, hasScheme: boolean): UrlSplit | undefined {
+  let url: URL;
+  try {
+    url = new URL(hasScheme ? text : `http://${text}`);
+  } catch {
+    return undefined;
+  }
+  let host = url.hostname;
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  return { scheme: hasScheme ? url.protocol.slice(0, -1) : null, host, port: url.port, path: url.pathname, search: url.search };
 }

@@ -1,7 +1,7 @@
 // The intelligence service: indicators in a state table, live matching of every ingested row, the
 // versioned feed that sensors long-poll, expiry, retro-hunts, STIX import/export and the TAXII collection.
-import { ulid } from 'ulid';
-import { sql } from 'kysely';
+import { monotonicFactory, ulid } from 'ulid';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { VigilError } from '../errors/index.js';
 import { tableDef, type CanonicalRow, type RaisedAlert } from '../schema/index.js';
 import type { Bus } from '../bus/index.js';
@@ -368,6 +368,11 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
   }
   const groupOf = (deviceId: string): readonly string[] => groupCache.get(deviceId)?.groups ?? [];
   const matchCtx = (): MatchContext => ({ now: now(), groupOf });
+  // Scratch space for the synchronous hot path (one row at a time), reused to spare the garbage collector.
+  const liveCtx = { now: 0, groupOf };
+  const scratchCandidates: Candidate[] = [];
+  const scratchDecisions: Decision[] = [];
+  const NO_DECISIONS: Decision[] = [];
 
   function activate(ind: Indicator) {
     index.add(ind);
@@ -416,6 +421,26 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
   const mainCollection = collections[0].id;
   let lastDateAdded = Number((await db.selectFrom('intel_taxii_objects').select(sql<number>`max(date_added)`.as('m')).executeTakeFirst())?.m ?? 0);
 
+  const nextId = monotonicFactory(); // ULIDs; within one millisecond the random part counts up (cheap for bulk imports)
+
+  /**
+   * Multi-row INSERT. On SQLite a precompiled statement text with ? placeholders (bulk imports of a million
+   * indicators spend most of their time building query trees otherwise); elsewhere the query builder.
+   */
+  async function insertRows(tx: Kysely<any>, table: string, rows: readonly Row[]) {
+    if (rows.length === 0) return;
+    const columns = Object.keys(rows[0]);
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      if (store.dialect !== 'sqlite') { await tx.insertInto(table).values(part).execute(); continue; }
+      const tuple = `(${columns.map(() => '?').join(',')})`;
+      const params: unknown[] = [];
+      for (const row of part) for (const c of columns) params.push(row[c]);
+      await tx.executeQuery(CompiledQuery.raw(
+        `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(',')}) VALUES ${part.map(() => tuple).join(',')}`, params));
+    }
+  }
+
   // Writes run one at a time so versions and the in-memory state follow the table exactly.
   let chain: Promise<unknown> = Promise.resolve();
   function serial<T>(work: () => Promise<T>): Promise<T> {
@@ -460,7 +485,7 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
         }
         values.push({ collection: mainCollection, id: obj.id, version: v, date_added: nextDateAdded(), latest, first, json: JSON.stringify(obj) });
       }
-      if (values.length) await tx.insertInto('intel_taxii_objects').values(values).execute();
+      await insertRows(tx, 'intel_taxii_objects', values);
     }
   }
 
@@ -491,7 +516,7 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
           if (c.change === 'created') inserts.push(toRow(c.ind, stix));
           else await tx.updateTable('intel_indicators').set(toRow(c.ind, stix)).where('id', '=', c.ind.id).execute();
         }
-        for (let i = 0; i < inserts.length; i += CHUNK) await tx.insertInto('intel_indicators').values(inserts.slice(i, i + CHUNK)).execute();
+        await insertRows(tx, 'intel_indicators', inserts);
         const mirror = stamped.filter((c) => c.change !== 'expired').map((c) => {
           const s = nextStix.get(c.ind.id);
           const obj = s && s.version === c.ind.version ? s.obj : indicatorToStix(c.ind, s?.obj);
@@ -528,7 +553,7 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
   function build(clean: CleanInput, actor: string, extra: Partial<Indicator> = {}): Indicator {
     const at = new Date(now()).toISOString();
     return {
-      id: ulid(), ...clean, createdBy: actor, createdAt: at, updatedAt: at, stixId: newStixId('indicator'),
+      id: nextId(), ...clean, createdBy: actor, createdAt: at, updatedAt: at, stixId: newStixId('indicator'),
       state: 'active', version: 0, ...extra,
     };
   }
@@ -882,9 +907,11 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
 
     match(table, row) {
       const slots = SLOTS[table];
-      const out: Decision[] = [];
-      if (slots) matchRow(index, slots, row, matchCtx(), out);
-      return out;
+      if (slots === undefined) return NO_DECISIONS;
+      liveCtx.now = now();
+      scratchDecisions.length = 0;
+      matchRow(index, slots, row, liveCtx, scratchDecisions, scratchCandidates);
+      return scratchDecisions.length === 0 ? NO_DECISIONS : scratchDecisions.slice();
     },
 
     async handleRows(table, sensorId, rows) {
@@ -902,7 +929,7 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
         }
         if (!slots || index.size === 0) continue;
         decisions.length = 0;
-        matchRow(index, slots, row, ctx, decisions);
+        matchRow(index, slots, row, ctx, decisions, scratchCandidates);
         if (decisions.length) raised.push(...await alertsFor(table, sensorId, row, decisions, seen, false));
       }
       await raise(raised);

@@ -2,21 +2,30 @@
 
 /** IPv4 dotted quad → unsigned 32-bit integer; undefined when not exactly four decimal octets (no leading zeros). */
 export function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // One pass without allocating: this runs on every network row.
+  const len = text.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3) return undefined;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 48 || c > 57) return undefined;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0) return undefined;
+      n = n * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+      continue;
     }
-    if (p.length > 1 && p[0] === '0') return undefined; // 010 would be octal to some parsers: refuse the ambiguity
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+    if (c < 48 || c > 57) return undefined;
+    if (digits === 1 && part === 0) return undefined; // 010 would be octal to some parsers: refuse the ambiguity
+    part = part * 10 + (c - 48);
+    if (++digits > 3 || part > 255) return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0) return undefined;
+  return n * 256 + part;
 }
 
 export function formatIpv4(n: number): string {

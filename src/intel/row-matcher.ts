@@ -64,11 +64,12 @@ function observedOf(slot: Slot, row: CanonicalRow): string {
  * The winning indicator per observable of `row`, by the documented precedence. Expired indicators and
  * indicators scoped to other device groups are ignored. Allocates nothing when nothing matches.
  */
-export function matchRow(index: IndicatorIndex, slots: readonly Slot[], row: CanonicalRow, ctx: MatchContext, out: Decision[]): void {
-  let candidates: Candidate[] | undefined;
-  for (const slot of slots) {
-    if (candidates === undefined) candidates = [];
-    else candidates.length = 0;
+export function matchRow(
+  index: IndicatorIndex, slots: readonly Slot[], row: CanonicalRow, ctx: MatchContext, out: Decision[], candidates: Candidate[] = [],
+): void {
+  for (let s = 0; s < slots.length; s++) {
+    const slot = slots[s];
+    candidates.length = 0;
     switch (slot.kind) {
       case 'file': index.file(row[slot.sha256], slot.sha1 && row[slot.sha1], slot.md5 && row[slot.md5], candidates); break;
       case 'ip': index.ip(row[slot.column], candidates); break;
