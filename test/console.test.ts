@@ -3,7 +3,9 @@
 // detection's 'alert.raised' contract brings the alert that incidents and response act on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startPlatform, type TestPlatform } from './helpers/platform.js';
 import {
@@ -23,7 +25,10 @@ describe('SOC console in a browser', () => {
   const dialogs: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(DIST), 'console/dist is missing: run npm run console:build first');
+    // Test the console as its sources are now, not a stale build.
+    const build = spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/build-console.mjs', import.meta.url)), '--quiet'], { stdio: 'inherit' });
+    assert.equal(build.status, 0, 'the console builds');
+    assert.ok(existsSync(DIST), 'console/dist/index.html was written');
     t = await startPlatform();
     device = await enrollDevice(t, 'ws-alice-01');
     rows = await ingestStory(t, device, Date.now() - 10 * 60_000);

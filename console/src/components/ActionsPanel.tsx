@@ -44,13 +44,13 @@ export function ActionsTable({ actions, onChanged, csvName, testId, maxHeight }:
   }, 'Undo requested.');
 
   const columns: Column<ActionRecord>[] = [
-    { id: 'kind', label: 'Action', width: '170px', value: (a) => titleCase(a.kind) },
-    { id: 'target', label: 'Target', width: 'minmax(180px, 2fr)', value: nameOf, render: (a) => targetLink(a, names) },
+    { id: 'kind', label: 'Action', width: '150px', value: (a) => titleCase(a.kind) },
+    { id: 'target', label: 'Target', width: 'minmax(150px, 2fr)', value: nameOf, render: (a) => targetLink(a, names) },
     { id: 'state', label: 'Status', width: '150px', value: (a) => a.state, render: (a) => <Badge value={a.state} kind="state" /> },
-    { id: 'source', label: 'Source', width: '110px', value: (a) => a.source },
-    { id: 'requestedBy', label: 'Requested by', width: 'minmax(150px, 1fr)', value: (a) => a.requestedBy },
-    { id: 'created', label: 'Created', width: '120px', value: (a) => a.createdAt, render: (a) => <span title={time(a.createdAt)}>{ago(a.createdAt)}</span> },
-    { id: 'reason', label: 'Reason', width: 'minmax(160px, 2fr)', value: (a) => a.rejectReason ?? a.decisionReason ?? a.message ?? '' },
+    { id: 'source', label: 'Source', width: '100px', value: (a) => a.source },
+    { id: 'requestedBy', label: 'Requested by', width: 'minmax(120px, 1fr)', value: (a) => a.requestedBy },
+    { id: 'created', label: 'Created', width: '110px', value: (a) => a.createdAt, render: (a) => <span title={time(a.createdAt)}>{ago(a.createdAt)}</span> },
+    { id: 'reason', label: 'Reason', width: 'minmax(120px, 2fr)', value: (a) => a.rejectReason ?? a.decisionReason ?? a.message ?? '' },
     { id: 'decidedBy', label: 'Decided by', width: '140px', value: (a) => a.decidedBy ?? '', hidden: true },
     { id: 'params', label: 'Parameters', width: '220px', value: (a) => str(a.params ?? {}), hidden: true },
     { id: 'id', label: 'Id', width: '240px', value: (a) => a.id, hidden: true },
