@@ -59,6 +59,7 @@ function stringValue(name: string, r: () => number, i: number): string {
   if (n === 'osplatform') return pick(r, ['Windows10', 'Windows11', 'WindowsServer2019', 'Linux']);
   if (n === 'country' || n.endsWith('country')) return pick(r, ['US', 'NL', 'DE', 'RU']);
   if (n === 'protocol') return pick(r, ['Tcp', 'Udp']);
+  if (n === 'authenticationdetails') return JSON.stringify({ SPF: pick(r, ['pass', 'fail']), DKIM: 'pass', DMARC: pick(r, ['pass', 'fail']), CompAuth: 'pass' });
   return `${name}-${i % 7}`;
 }
 
@@ -69,6 +70,7 @@ function dynamicValue(name: string, r: () => number, i: number): unknown {
         Command: pick(r, COMMANDS), ScanTypeIndex: 'Quick', SignatureName: 'HTTP_Client', SignatureMatchedContent: 'GET /payload.exe HTTP/1.1',
         SearchFilter: '(objectClass=user)', SearchScope: 'Subtree', BaseObject: 'DC=contoso,DC=com', ThreatName: 'Trojan:Win32/Test',
         'TARGET_OBJECT.GROUP': 'Domain Admins', ACTOR: { ENTITY_USER: pick(r, ACCOUNTS) }, Count: i % 5,
+        PublicScannedIp: pick(r, IPS), PublicScannedPort: pick(r, [22, 443, 3389]),
       };
     case 'RawEventData':
       return { Operation: pick(r, ACTIONS), UserId: `${pick(r, ACCOUNTS)}@contoso.com`, ClientIP: pick(r, IPS), Parameters: [{ Name: 'Identity', Value: 'x' }], ResultStatus: 'Succeeded' };

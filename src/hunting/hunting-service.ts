@@ -4,7 +4,8 @@
 import { VigilError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import type { Column, KqlType } from './compiler-types.js';
-import { compileKql, type CompiledQuery } from './kql-compiler.js';
+import { compileKql, ProbeNeeded, type CompiledQuery } from './kql-compiler.js';
+import { semanticError } from './kql-errors.js';
 import { parseKql } from './kql-parser.js';
 import { sqliteDialect, type SqlDialect } from './sql-dialect.js';
 import { datetimeToString, timespanToString } from './sqlite-functions.js';
@@ -53,17 +54,36 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const maxRows = options.maxRows ?? 30_000;
   const clock = options.now ?? Date.now;
 
-  const compile = (query: string, o: HuntOptions = {}): CompiledQuery => {
+  const compileWith = (query: string, o: HuntOptions, now: number, probes: ReadonlyMap<number, readonly string[]>): CompiledQuery => {
     if (typeof query !== 'string' || !query.trim()) throw new VigilError('kql_syntax', 400, 'The query is empty');
     const tree = parseKql(query);
-    return compileKql(query, tree, { dialect, now: clock(), windowDays: o.windowDays ?? windowDays });
+    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes });
   };
 
   return {
-    compile,
+    compile(query, o = {}) {
+      try {
+        return compileWith(query, o, clock(), new Map());
+      } catch (error) {
+        if (error instanceof ProbeNeeded) throw semanticError(query, error.pos, `${error.message}: run the query instead of compiling it`);
+        throw error;
+      }
+    },
     async hunt(query, o = {}) {
       const started = performance.now();
-      const compiled = compile(query, o);
+      const now = clock();
+      // bag_unpack/pivot columns depend on the data: read the distinct keys first, then compile again.
+      const probes = new Map<number, readonly string[]>();
+      let compiled: CompiledQuery | undefined;
+      for (let round = 0; !compiled; round++) {
+        try {
+          compiled = compileWith(query, o, now, probes);
+        } catch (error) {
+          if (!(error instanceof ProbeNeeded) || round >= 8) throw error;
+          const found = await options.store.query(error.sql, [], { timeoutMs: o.timeoutMs ?? timeoutMs, maxRows: 1000 });
+          probes.set(error.pos, found.rows.map((r) => (r[0] === null || r[0] === undefined ? '' : String(r[0]))));
+        }
+      }
       let result;
       try {
         result = await options.store.query(compiled.sql, compiled.params, { timeoutMs: o.timeoutMs ?? timeoutMs, maxRows: o.maxRows ?? maxRows });

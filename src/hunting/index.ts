@@ -9,7 +9,7 @@ export type { Query as KqlQuery, Expr as KqlExpr, TabularOp as KqlTabularOp } fr
 export { KqlError } from './kql-errors.js';
 export { sqliteDialect } from './sql-dialect.js';
 export type { SqlDialect } from './sql-dialect.js';
-export { registerKqlSqliteFunctions, registerSqlFunctions, hasTerm } from './sqlite-functions.js';
+export { registerKqlSqliteFunctions, registerSqlFunctions, tuneKqlReadConnection, hasTerm } from './sqlite-functions.js';
 
 /**
  * Module path to pass as SqliteStoreOptions.queryFunctionsModule, so every read-only query

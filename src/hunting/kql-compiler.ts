@@ -17,8 +17,20 @@ export interface CompileOptions {
   readonly now: number;
   /** Hunting window on Timestamp, in days; 0 or null for none. */
   readonly windowDays: number | null;
+  /**
+   * Values looked up in the data for operators whose output columns depend on it (bag_unpack, pivot),
+   * by the operator's position. A missing entry makes compilation throw ProbeNeeded with the SQL to run.
+   */
+  readonly probes?: ReadonlyMap<number, readonly string[]>;
   /** Tables that exist; defaults to every canonical table. */
   readonly tables?: ReadonlyMap<string, { readonly columns: readonly { readonly name: string; readonly type: string }[] }>;
+}
+
+/** Compilation needs distinct values from the data first (evaluate bag_unpack / pivot). */
+export class ProbeNeeded extends Error {
+  constructor(readonly pos: number, readonly sql: string, readonly what: string) {
+    super(`${what} needs to read the data to know its columns`);
+  }
 }
 
 export interface CompiledQuery {
@@ -41,7 +53,7 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     aliasCounter: 0,
     tablesRead: new Set(),
   };
-  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object));
+  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map());
   let rel = compiler.compileQuery(query, { parent: null, names: new Map() });
   if (rel.columns.some((c) => isHidden(c.name))) rel = compiler.reselect(rel, rel.columns.filter((c) => !isHidden(c.name)));
   const withClause = ctx.ctes.length ? `WITH ${ctx.ctes.map((c) => `${c.name} AS (${c.sql})`).join(', ')} ` : '';
@@ -80,7 +92,15 @@ export class Compiler {
   constructor(
     readonly ctx: CompileContext,
     private readonly tables: NonNullable<CompileOptions['tables']>,
+    private readonly probes: ReadonlyMap<number, readonly string[]> = new Map(),
   ) {}
+
+  /** Distinct values the data holds for an operator at `pos`; `sql` yields them in column "v". */
+  probe(pos: number, sql: string, what: string): readonly string[] {
+    const values = this.probes.get(pos);
+    if (!values) throw new ProbeNeeded(pos, sql, what);
+    return values;
+  }
 
   get d(): SqlDialect {
     return this.ctx.dialect;
@@ -324,7 +344,8 @@ export class Compiler {
           if (names.length > 1) this.err(item.expr.pos, 'extend (a, b) = … is not supported');
           let name = names[0];
           if (!name) {
-            name = item.expr.kind === 'ident' ? item.expr.name : item.expr.kind === 'member' ? item.expr.name : `Column${auto++}`;
+            name = deriveByName(item.expr, auto - 1);
+            if (name === `Column${auto}`) auto++;
           }
           outs.set(name, s);
           f.scope.local.set(name, s);
@@ -347,7 +368,11 @@ export class Compiler {
             continue;
           }
           const s = this.scalar(item.expr, f.scope, env);
-          const name = item.name ?? (item.expr.kind === 'ident' ? item.expr.name : item.expr.kind === 'member' ? item.expr.name : `Column${auto++}`);
+          let name = item.name;
+          if (!name) {
+            name = deriveByName(item.expr, auto - 1);
+            if (name === `Column${auto}`) auto++;
+          }
           f.scope.local.set(name, s);
           const existing = items.findIndex((i) => i.name === name);
           if (existing >= 0) items.splice(existing, 1);
@@ -419,7 +444,7 @@ export class Compiler {
         const f = this.from(input);
         const items = op.items.map((it, i) => {
           const s = this.scalar(it.expr, f.scope, env);
-          return { name: it.name ?? (it.expr.kind === 'ident' ? it.expr.name : `Column${i + 1}`), s };
+          return { name: it.name ?? deriveByName(it.expr, i), s };
         });
         return {
           sql: `SELECT DISTINCT ${items.map((i) => `${i.s.sql} AS ${this.q(i.name)}`).join(', ')} FROM ${f.fromSql}`,
@@ -458,12 +483,23 @@ export class Compiler {
       }
       case 'search': {
         const f = this.from(input);
-        const p = this.scalar(op.predicate, { ...f.scope, search: true }, env);
+        const p = this.scalar(this.searchTerms(op.predicate), f.scope, env);
         return { sql: `SELECT * FROM ${f.fromSql} WHERE ${this.truthy(p)}`, columns: input.columns };
       }
       case 'unsupported':
         this.err(pos, `The '${op.name}' operator is not supported`);
     }
+  }
+
+  /**
+   * search "term": a bare string in boolean position matches rows where any string or dynamic column
+   * has the term (case-insensitive), as Kusto's search does.
+   */
+  searchTerms(e: Expr): Expr {
+    if (e.kind === 'literal' && e.type === 'string') return { kind: 'call', name: '$search_any', args: [e], pos: e.pos };
+    if (e.kind === 'binary' && (e.op === 'and' || e.op === 'or')) return { ...e, left: this.searchTerms(e.left), right: this.searchTerms(e.right) };
+    if (e.kind === 'call' && e.name === 'not') return { ...e, args: e.args.map((a) => this.searchTerms(a)) };
+    return e;
   }
 
   reselect(input: Relation, cols: readonly Column[]): Relation {
@@ -701,7 +737,7 @@ export class Compiler {
     let first = '';
     op.items.forEach((it, i) => {
       const s = this.scalar(it.expr, f.scope, env);
-      const name = it.name ?? (it.expr.kind === 'ident' ? it.expr.name : it.expr.kind === 'member' ? it.expr.name : `Column${i + 1}`);
+      const name = it.name ?? deriveByName(it.expr, i);
       const j = this.alias();
       if (i === 0) {
         joins.push(`, ${this.d.jsonEach(s.sql, j)}`);
@@ -984,6 +1020,19 @@ export class Compiler {
       if (r.sexpr) return r.sexpr.isConst ? r.sexpr : { sql: `(${r.sexpr.sql})`, type: r.sexpr.type };
       return this.scalarSubquery(r.rel!);
     }
+    if (e.name === '$search_any') {
+      const term = this.scalar(e.args[0], scope, env);
+      const cols = scope.columns.filter((c) => (c.type === 'string' || c.type === 'dynamic') && !isHidden(c.name));
+      if (!cols.length) return { sql: '0', type: 'bool' };
+      const like = typeof term.value === 'string' ? this.d.string(`%${likeEscape(term.value)}%`) : null;
+      return {
+        sql: `(${cols.map((c) => {
+          const ref = this.col(scope.alias, c.name);
+          return like ? `(${this.d.ilike(ref, like)} AND ${this.d.fn('has')}(${ref}, ${term.sql}))` : `${this.d.fn('has')}(${ref}, ${term.sql})`;
+        }).join(' OR ')})`,
+        type: 'bool',
+      };
+    }
     if (e.name === 'toscalar') {
       if (e.args.length !== 1) this.err(e.pos, 'toscalar() takes one argument');
       return this.isTabular(e.args[0], env) ? this.scalarSubquery(this.tabular(e.args[0], env)) : this.scalar(e.args[0], scope, env);
@@ -1251,17 +1300,28 @@ export function emptyScope(): Scope {
   return { columns: [], alias: null, local: new Map(), aggregate: false };
 }
 
-/** Name KQL gives a `by` expression without one: the column it is based on. */
+/**
+ * Name KQL gives an unnamed expression: a column keeps its name, a property path joins with `_`
+ * (RawEventData.Id → RawEventData_Id), a function of one of those takes its name (bin(Timestamp, 1h) →
+ * Timestamp, tostring(d.k) → d_k), anything else is Column<n>.
+ */
 export function deriveByName(e: Expr, i: number): string {
+  return pathName(e) ?? (e.kind === 'call' && e.args.length ? pathName(e.args[0]) : null) ?? `Column${i + 1}`;
+}
+
+function pathName(e: Expr): string | null {
   switch (e.kind) {
     case 'ident': return e.name;
-    case 'member': return e.name;
-    case 'call': {
-      const firstCol = e.args.map((a) => firstIdent(a)).find((x) => x);
-      return firstCol ?? `Column${i + 1}`;
+    case 'member': {
+      const base = pathName(e.object);
+      return base === null ? null : `${base}_${e.name}`;
     }
-    case 'index': return firstIdent(e) ?? `Column${i + 1}`;
-    default: return `Column${i + 1}`;
+    case 'index': {
+      const base = pathName(e.object);
+      if (base === null || e.index.kind !== 'literal') return null;
+      return `${base}_${String(e.index.value)}`;
+    }
+    default: return null;
   }
 }
 

@@ -33,6 +33,8 @@ export function parseKql(text: string): Query {
 class Parser {
   private readonly tokens: Token[];
   private i = 0;
+  /** Inside a search/find predicate, `Column:"term"` means Column has "term". */
+  private inSearch = false;
   constructor(private readonly text: string) {
     this.tokens = tokenize(text);
   }
@@ -266,7 +268,9 @@ class Parser {
       this.expectOp(')', 'to close the table list');
     }
     if (t.value === 'find') this.acceptWord('where');
+    this.inSearch = true;
     const predicate = this.parseExpr();
+    this.inSearch = false;
     if (t.value === 'find' && this.acceptWord('project')) {
       this.parseNamedList();
     }
@@ -480,9 +484,13 @@ class Parser {
       case 'as':
         this.skipOptions();
         return freeze({ kind: 'as', name: this.expectIdent('a name after as') });
-      case 'search':
+      case 'search': {
         this.skipOptions();
-        return freeze({ kind: 'search', predicate: this.parseExpr() });
+        this.inSearch = true;
+        const predicate = this.parseExpr();
+        this.inSearch = false;
+        return freeze({ kind: 'search', predicate });
+      }
       default:
         if (UNSUPPORTED_OPS.has(name)) this.fail(t, `The '${name}' operator is not supported by Vigil's hunting engine`);
         this.fail(t, `Unknown tabular operator '${name}'`);
@@ -713,6 +721,11 @@ class Parser {
     for (;;) {
       const t = this.peek();
       const v = t.value;
+      if (this.inSearch && t.type === 'op' && v === ':' && left.kind === 'ident') {
+        this.next();
+        left = freeze({ kind: 'binary', op: 'has', left, right: this.parseAdditive(), pos: t.pos });
+        continue;
+      }
       if ((t.type === 'op' && COMPARE_OPS.has(v))) {
         this.next();
         left = freeze({ kind: 'binary', op: v === '<>' ? '!=' : v, left, right: this.parseAdditive(), pos: t.pos });
