@@ -170,6 +170,8 @@ test('sign-ins and actions are audited; tampering with one row is named by `vigi
     assert.match(intact.stdout, /^audit log intact: \d+ entries checked/);
 
     const db = new Database(join(dataDir, 'vigil.db'));
+    assert.throws(() => db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run(), /append-only/);
+    db.exec('DROP TRIGGER audit_log_no_update');
     db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2").run();
     db.close();
     const broken = cli(['--data', dataDir]);

@@ -38,11 +38,31 @@ test('concurrent records still form one chain', async () => {
   }
 });
 
+/** What an attacker with write access to the database file does first. */
+async function dropGuards(store: Awaited<ReturnType<typeof createSqliteStore>>) {
+  await sql`DROP TRIGGER audit_log_no_update`.execute(store.db);
+  await sql`DROP TRIGGER audit_log_no_delete`.execute(store.db);
+}
+
+test('the database refuses to update or delete entries', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  try {
+    const audit = await createAuditLog({ store });
+    await audit.record({ actor: 'alice', action: 'sign-in', target: 'u1' });
+    await assert.rejects(sql`UPDATE audit_log SET actor = 'mallory'`.execute(store.db), /append-only/);
+    await assert.rejects(sql`DELETE FROM audit_log`.execute(store.db), /append-only/);
+    assert.deepEqual(await audit.verify(), { ok: true, checked: 1 });
+  } finally {
+    await store.close();
+  }
+});
+
 test('an altered row is named by verify', async () => {
   const store = await createSqliteStore({ file: ':memory:' });
   try {
     const audit = await createAuditLog({ store });
     for (let i = 1; i <= 5; i++) await audit.record({ actor: 'alice', action: 'action.approve', target: `a${i}` });
+    await dropGuards(store);
     await sql`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`.execute(store.db);
     const result = await audit.verify();
     assert.equal(result.ok, false);
@@ -58,6 +78,7 @@ test('a row altered with its hash recomputed breaks the next link; a deleted row
   try {
     const audit = await createAuditLog({ store });
     for (let i = 1; i <= 5; i++) await audit.record({ actor: 'alice', action: 'x', target: `a${i}` });
+    await dropGuards(store);
     await sql`UPDATE audit_log SET hash = ${'f'.repeat(64)} WHERE seq = 2`.execute(store.db);
     // Row 2 itself no longer matches its (forged) hash.
     assert.deepEqual((await audit.verify()).firstBroken?.seq, 2);
@@ -65,6 +86,20 @@ test('a row altered with its hash recomputed breaks the next link; a deleted row
     const result = await audit.verify();
     assert.equal(result.firstBroken?.seq, 3);
     assert.match(result.firstBroken!.reason, /row 2 missing/);
+  } finally {
+    await store.close();
+  }
+});
+
+test('entries removed from the end are caught by the recorded head', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  try {
+    const audit = await createAuditLog({ store });
+    for (let i = 1; i <= 4; i++) await audit.record({ actor: 'alice', action: 'x', target: `a${i}` });
+    await dropGuards(store);
+    await sql`DELETE FROM audit_log WHERE seq >= 3`.execute(store.db);
+    const result = await audit.verify();
+    assert.deepEqual(result, { ok: false, checked: 2, firstBroken: { seq: 3, reason: 'entries 3–4 missing (the log was truncated)' } });
   } finally {
     await store.close();
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Migration, Store } from '../store/index.js';
 
 /** One entry as a caller records it. */
@@ -47,7 +48,7 @@ export interface AuditLogOptions {
 /** The hash of the (empty) chain before the first row. */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
-const migrations: Migration[] = [{
+const migrations = (dialect: Store['dialect']): Migration[] => [{
   version: 1,
   name: 'audit log',
   async up(db) {
@@ -62,6 +63,27 @@ const migrations: Migration[] = [{
       .addColumn('hash', 'text', (c) => c.notNull())
       .execute();
     await db.schema.createIndex('ix_audit_log_actor').on('audit_log').column('actor').execute();
+  },
+}, {
+  version: 2,
+  name: 'append-only triggers and the chain head',
+  async up(db) {
+    // The database itself refuses to change or remove an entry; the hash chain catches whoever drops these.
+    if (dialect === 'sqlite') {
+      await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+      await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+    } else {
+      await sql`CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$ LANGUAGE plpgsql`.execute(db);
+      await sql`CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`.execute(db);
+    }
+    // The last entry's seq and hash, written with each append: removing entries from the end shows.
+    await db.schema.createTable('audit_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    if (last) await db.insertInto('audit_head').values({ id: 1, seq: last.seq, hash: last.hash }).execute();
   },
 }];
 
@@ -87,7 +109,7 @@ const toEntry = (r: any): AuditEntry => ({
 });
 
 export async function createAuditLog({ store, now = Date.now }: AuditLogOptions): Promise<AuditLog> {
-  await store.migrate('response.audit', migrations);
+  await store.migrate('response.audit', migrations(store.dialect));
   const db = store.db;
   // Appends are serialised in-process so each row links to the one before it.
   let tail: Promise<unknown> = Promise.resolve();
@@ -105,6 +127,8 @@ export async function createAuditLog({ store, now = Date.now }: AuditLogOptions)
         seq, at, actor: entry.actor, action: entry.action, target: entry.target,
         details: details === undefined ? null : JSON.stringify(details), prev_hash: prevHash, hash,
       }).execute();
+      if (last) await tx.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+      else await tx.insertInto('audit_head').values({ id: 1, seq, hash }).execute();
       return { ...entry, prevHash, hash };
     });
   }
@@ -155,6 +179,17 @@ export async function createAuditLog({ store, now = Date.now }: AuditLogOptions)
         if (rows.length < pageSize) break;
         after = Number(rows[rows.length - 1].seq);
       }
+      const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+      const lastSeq = expectedSeq - 1;
+      if (head && (Number(head.seq) !== lastSeq || head.hash !== prevHash)) {
+        return {
+          ok: false, checked,
+          firstBroken: Number(head.seq) > lastSeq
+            ? { seq: lastSeq + 1, reason: `entries ${lastSeq + 1}–${Number(head.seq)} missing (the log was truncated)` }
+            : { seq: Number(head.seq), reason: 'the recorded head of the chain does not match the last entry' },
+        };
+      }
+      if (!head && checked > 0) return { ok: false, checked, firstBroken: { seq: lastSeq, reason: 'the recorded head of the chain is missing' } };
       return { ok: true, checked };
     },
   };
