@@ -175,16 +175,16 @@ export async function incidentDetail(db: Kysely<any>, id: string): Promise<Incid
   const alertRows = await db.selectFrom('incident_alerts').selectAll().where('incident_id', '=', incident.id)
     .orderBy('first_activity', 'asc').orderBy('id', 'asc').execute();
   const alerts = alertRows.map((r) => alertFromRow(r, false));
-  const entityRows = await db.selectFrom('incident_alert_entities as e')
-    .innerJoin('incident_alerts as a', 'a.id', 'e.alert_id')
-    .select(['e.alert_id', 'e.kind', 'e.key', 'e.label', 'e.role', 'e.entity'])
-    .where('a.incident_id', '=', incident.id).execute();
   const entities = new Map<string, { kind: any; key: string; label: string; roles: Set<any>; alertIds: Set<string> }>();
-  for (const r of entityRows) {
-    let e = entities.get(r.entity);
-    if (!e) entities.set(r.entity, e = { kind: r.kind, key: r.key, label: r.label, roles: new Set(), alertIds: new Set() });
-    e.roles.add(r.role);
-    e.alertIds.add(r.alert_id);
+  for (const a of alerts) {
+    for (const ev of a.evidence) {
+      if (!ev || typeof ev.key !== 'string') continue;
+      const id = entityId(ev.kind, ev.key);
+      let e = entities.get(id);
+      if (!e) entities.set(id, e = { kind: ev.kind, key: ev.key, label: ev.label ?? ev.key, roles: new Set(), alertIds: new Set() });
+      e.roles.add(ev.role);
+      e.alertIds.add(a.id);
+    }
   }
   const comments = (await db.selectFrom('incident_comments').selectAll().where('incident_id', '=', incident.id)
     .orderBy('created_at', 'asc').orderBy('id', 'asc').execute()).map(commentFromRow);

@@ -4,7 +4,8 @@
 // and writes behind in batches: one transaction per batch of alerts, multi-row statements. Reads and
 // analyst changes first flush what is pending, so they always see every alert accepted so far, and
 // they run one at a time with correlation paused.
-import { ulid } from 'ulid';
+import { randomFillSync } from 'node:crypto';
+import { monotonicFactory } from 'ulid';
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
 import { VigilError } from '../errors/index.js';
@@ -16,7 +17,7 @@ import {
   type IncidentStatus, type RiskEntry, type SuppressionRule, type SuppressionRuleInput,
 } from './incident-model.js';
 import { incidentName, tacticKey } from './incident-naming.js';
-import { INCIDENT_MIGRATIONS } from './incident-tables.js';
+import { incidentMigrations } from './incident-tables.js';
 import { incidentDetail, listAlerts, listIncidents, resolveIncidentRow, type ListQuery, type Page } from './incident-queries.js';
 import { alertFromRow, commentFromRow, parseJson, suppressionFromRow, type AlertData } from './incident-rows.js';
 import { RiskTracker } from './risk-tracker.js';
@@ -26,6 +27,7 @@ import { compileSuppression, parseSuppressionInput, suppressionMatches, type Com
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_COMMENT = 30_000;
 const MAX_MERGE_SOURCES = 5;
+const FLUSH_DELAY_MS = 20;
 
 /** The audit log as response exports it (`createAuditLog`), injected by the composition root. */
 export interface AuditSink {
@@ -206,7 +208,19 @@ const RISK_COLUMNS = ['kind', 'key', 'level', 'active_alerts', 'reason', 'update
 const OPEN_STATUSES: readonly IncidentStatus[] = ['active', 'inProgress'];
 const isOpen = (status: string) => status === 'active' || status === 'inProgress';
 
+/** ULIDs from a pooled CSPRNG: the default draws from the OS once per character, which shows at bench rates. */
+function createUlid(): (time: number) => string {
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  const factory = monotonicFactory(() => {
+    if (at >= pool.length) { randomFillSync(pool); at = 0; }
+    return pool[at++] / 256;
+  });
+  return (time) => factory(time);
+}
+
 export async function createIncidentService(options: IncidentServiceOptions): Promise<IncidentService> {
+  const ulid = createUlid();
   const { store, bus } = options;
   const db = store.db;
   const dialect: Dialect = store.dialect;
@@ -216,7 +230,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const batchSize = options.batchSize ?? 5000;
   const onError = options.onError ?? (() => {});
 
-  await store.migrate('incidents', INCIDENT_MIGRATIONS);
+  await store.migrate('incidents', incidentMigrations(store.dialect));
 
   const open = new Map<string, OpenIncident>();
   const index = new Map<string, Set<string>>();
@@ -277,8 +291,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   }
 
   /** Builds the in-memory summaries of open incidents from their rows, alerts and entities. */
-  async function loadOpenIncidents(rows: readonly Record<string, any>[], handle: Kysely<any> = db) {
-    if (rows.length === 0) return;
+  async function buildSummaries(rows: readonly Record<string, any>[], handle: Kysely<any>) {
     const built = new Map<string, OpenIncident>();
     for (const r of rows) {
       built.set(r.id, {
@@ -303,11 +316,16 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         if (Number(a.suppressed) === 1) continue;
         const data = parseJson<Partial<AlertData>>(a.data, {});
         addTraits(inc, a.title, a.detection_source, a.category, data.tactics ?? []);
+        for (const e of data.evidence ?? []) {
+          if (e && typeof e.key === 'string' && e.key !== '' && CORRELATING_KINDS.has(e.kind)) addEntity(inc, entityId(e.kind, e.key), e.kind, e.key);
+        }
       }
-      const entities = await handle.selectFrom('incident_alert_entities as e').innerJoin('incident_alerts as a', 'a.id', 'e.alert_id')
-        .select(['a.incident_id', 'e.entity', 'e.kind', 'e.key']).where('a.incident_id', 'in', chunk).where('a.suppressed', '=', 0).execute();
-      for (const e of entities) addEntity(built.get(e.incident_id)!, e.entity, e.kind, e.key);
     }
+    return built;
+  }
+
+  async function loadOpenIncidents(rows: readonly Record<string, any>[], handle: Kysely<any> = db) {
+    const built = await buildSummaries(rows, handle);
     for (const inc of built.values()) {
       unindex(open.get(inc.id));
       open.set(inc.id, inc);
@@ -323,7 +341,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       const key = `${r.kind}:${r.key}`;
       seen.add(key);
       riskInfo.set(key, { reason: r.reason, updatedMs: Number(r.updated_at) });
-      if (tracker.level(r.key) !== r.level || tracker.active(r.key) !== Number(r.active_alerts)) {
+      if (tracker.level(r.key) !== r.level) {
         queueRisk(r.kind, r.key, 'recomputed at start');
       }
     }
@@ -407,16 +425,19 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     pending.risk.set(id, [kind, key, tracker.level(key), tracker.active(key), reason, at]);
   }
 
-  /** Adds or removes one active alert from the risk of its impacted devices and users; emits each change. */
+  /**
+   * Adds or removes one active alert from the risk of its impacted devices and users; emits each change.
+   * Only level changes are written (with the active-alert count at that moment); counts are rebuilt at start.
+   */
   function adjustRisk(a: HotAlert, delta: 1 | -1, reason: string, events: IncidentEvent[]) {
     for (const d of a.devices) {
       const change = deviceRisk.adjust(d, a.severity, delta);
-      queueRisk('device', d, change ? reason : riskInfo.get(`device:${d}`)?.reason ?? reason);
+      if (change) queueRisk('device', d, reason);
       if (change) events.push({ type: 'device.risk-changed', payload: { deviceId: d, old: change.old, new: change.new, reason } });
     }
     for (const u of a.users) {
       const change = userRisk.adjust(u, a.severity, delta);
-      queueRisk('user', u, change ? reason : riskInfo.get(`user:${u}`)?.reason ?? reason);
+      if (change) queueRisk('user', u, reason);
       if (change) events.push({ type: 'user.risk-changed', payload: { userId: u, old: change.old, new: change.new, reason } });
     }
   }
@@ -515,17 +536,18 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     // Correlation: open incidents within the window that share an entity, oldest first.
     const keys = new Set<string>();
     for (const e of entities) keys.add(e[0]);
-    const candidates: OpenIncident[] = [];
+    const found = new Set<OpenIncident>();
     for (const k of keys) {
       const ids = index.get(k);
       if (!ids) continue;
       for (const id of ids) {
         const inc = open.get(id);
-        if (!inc || candidates.includes(inc)) continue;
+        if (!inc || found.has(inc)) continue;
         if (firstMs - inc.lastMs > windowMs || inc.firstMs - lastMs > windowMs) continue;
-        candidates.push(inc);
+        found.add(inc);
       }
     }
+    const candidates = [...found];
     candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
     const fresh = (inc: OpenIncident) => { let n = 0; for (const k of keys) if (!inc.entities.has(k)) n++; return n; };
     let target = candidates.find((c) => c.entities.size + fresh(c) <= maxEntities);
@@ -580,7 +602,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (alert.lastMs > inc.lastMs) inc.lastMs = alert.lastMs;
     addTraits(inc, raised.title, raised.detectionSource, raised.category, Array.isArray(raised.tactics) ? raised.tactics : []);
     for (const [ent, kind, key] of entities) {
-      if (addEntity(inc, ent, kind, key)) pending.index.push([ent, inc.id]);
+      // Process keys are per event and always come with their device, so the table leaves them out.
+      if (addEntity(inc, ent, kind, key) && kind !== 'process') pending.index.push([ent, inc.id]);
     }
     regenerateTitle(inc);
   }
@@ -590,15 +613,13 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     for (const id of source.alertIds) {
       target.alertIds.add(id);
       const a = hot.get(id);
-      if (a) {
-        a.incidentId = target.id;
-        if (!pending.newAlerts.has(id) && !pending.dirtyAlerts.has(id)) { pending.dirtyAlerts.set(id, a); pending.size++; }
-      }
+      // Rows already written move with the UPDATE below; pending inserts take the new id from memory.
+      if (a) a.incidentId = target.id;
     }
     unindex(source);
     for (const e of source.entities) {
       const [kind, ...rest] = e.split(':');
-      if (addEntity(target, e, kind, rest.join(':'))) pending.index.push([e, target.id]);
+      if (addEntity(target, e, kind, rest.join(':')) && kind !== 'process') pending.index.push([e, target.id]);
     }
     for (const t of source.tactics) target.tactics.add(t);
     for (const s of source.sources) target.sources.add(s);
@@ -665,7 +686,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         String(r.detectionSource ?? ''), String(r.serviceSource ?? ''), String(r.category ?? ''), r.rule?.id ?? null, h.dedupKey,
         h.count, h.firstMs, h.lastMs, n.createdMs, h.updatedMs, null, h.suppressed ? 1 : 0, n.suppressionRuleId, JSON.stringify(data),
       ]);
-      for (const e of n.entities) entityRows.push([h.id, ...e]);
+      for (const e of n.entities) if (e[1] === 'device' || e[1] === 'user') entityRows.push([h.id, ...e]);
     }
     out.push(...insertRows(dialect, { table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] }, alertRows));
     out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ['alert_id', 'entity', 'role'] }, entityRows));
@@ -701,10 +722,11 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   function scheduleFlush() {
     if (flushScheduled) return;
     flushScheduled = true;
-    setImmediate(() => {
+    // A short delay lets a burst share one transaction; reads flush first, so nobody sees the delay.
+    setTimeout(() => {
       flushScheduled = false;
       flushNow().catch((error) => onError(error, { during: 'flush' }));
-    });
+    }, FLUSH_DELAY_MS).unref();
   }
 
   async function publish(events: readonly IncidentEvent[]) {
@@ -781,18 +803,18 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       severity, severity_rank: SEVERITY_RANK[severity], alert_count: alerts.length, first_activity: first, last_activity: last,
     }).where('id', '=', id).execute();
     const fresh = await tx.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const summary = (await buildSummaries([fresh], tx)).get(id)!;
+    unindex(open.get(id));
     if (isOpen(fresh.status)) {
-      await loadOpenIncidents([fresh], tx);
+      open.set(id, summary);
+      if (summary.lastMs >= watermark - windowMs) indexIncident(summary);
     } else {
-      unindex(open.get(id));
       open.delete(id);
     }
     // The entity index follows the alerts.
     await tx.deleteFrom('incident_entity_index').where('incident_id', '=', id).execute();
-    await tx.insertInto('incident_entity_index').columns(['entity', 'incident_id'])
-      .expression(tx.selectFrom('incident_alert_entities as e').innerJoin('incident_alerts as a', 'a.id', 'e.alert_id')
-        .select(['e.entity', 'a.incident_id']).distinct().where('a.incident_id', '=', id))
-      .onConflict((oc) => oc.doNothing()).execute();
+    for (const q of insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] },
+      [...summary.entities].filter((e) => !e.startsWith('process:')).map((e) => [e, id]))) await tx.executeQuery(q);
     const inc = open.get(id);
     if (inc && !inc.titleCustom) {
       regenerateTitle(inc);

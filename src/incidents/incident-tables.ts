@@ -1,7 +1,9 @@
 // State tables of the incidents module. Times are epoch milliseconds UTC; lists and objects are JSON text.
+import { sql } from 'kysely';
 import type { Migration } from '../store/index.js';
 
-export const INCIDENT_MIGRATIONS: readonly Migration[] = [
+/** The module's migrations; on SQLite the two entity tables are clustered on their key (WITHOUT ROWID). */
+export const incidentMigrations = (dialect: 'sqlite' | 'postgres'): readonly Migration[] => [
   {
     version: 1,
     name: 'alerts, incidents, entity index, comments, activity, suppression rules, risk',
@@ -58,9 +60,8 @@ export const INCIDENT_MIGRATIONS: readonly Migration[] = [
         .execute();
       await db.schema.createIndex('incident_alerts_incident').on('incident_alerts').column('incident_id').execute();
       await db.schema.createIndex('incident_alerts_last').on('incident_alerts').column('last_activity').execute();
-      await db.schema.createIndex('incident_alerts_status').on('incident_alerts').columns(['status', 'suppressed']).execute();
 
-      // Evidence entities of each alert that correlate (device, user, mailbox, file, process, ip, url, sender).
+      // The devices and users of each alert (filters, and risk rebuilt at start); the rest of the evidence is in `data`.
       await db.schema.createTable('incident_alert_entities')
         .addColumn('alert_id', 'text', (c) => c.notNull())
         .addColumn('entity', 'text', (c) => c.notNull())
@@ -69,6 +70,7 @@ export const INCIDENT_MIGRATIONS: readonly Migration[] = [
         .addColumn('label', 'text', (c) => c.notNull())
         .addColumn('role', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('incident_alert_entities_pk', ['alert_id', 'entity', 'role'])
+        .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
       await db.schema.createIndex('incident_alert_entities_entity').on('incident_alert_entities').column('entity').execute();
 
@@ -77,6 +79,7 @@ export const INCIDENT_MIGRATIONS: readonly Migration[] = [
         .addColumn('entity', 'text', (c) => c.notNull())
         .addColumn('incident_id', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('incident_entity_index_pk', ['entity', 'incident_id'])
+        .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
       await db.schema.createIndex('incident_entity_index_incident').on('incident_entity_index').column('incident_id').execute();
 
