@@ -340,6 +340,11 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     get issuer() { return issuer; },
     get ssfResource() { return `${baseUrl}${SSF_RESOURCE_PATH}`; },
     handle(req, res) {
+      if (!provider) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('starting');
+        return;
+      }
       const original = req.url ?? '/';
       const path = original.slice(OIDC_PREFIX.length).split('?')[0] || '/';
       if (path.startsWith('/interaction/')) {

@@ -47,7 +47,11 @@ export function createStateAdapterClass(db: Kysely<any>, hooks: AdapterHooks) {
     if (r.consumed_at !== null) payload.consumed = Math.floor(Number(r.consumed_at) / 1000);
     return payload;
   };
+  // Expired rows are swept every few hundred writes (no timer), so the table does not grow without bound.
+  let writes = 0;
+  const sweep = () => db.deleteFrom('oidc_state').where('expires_at', '<', hooks.now() - 60_000).execute();
   return class StateAdapter {
+
     constructor(readonly model: string) {}
 
     async upsert(id: string, payload: Payload, expiresIn?: number) {
@@ -65,6 +69,7 @@ export function createStateAdapterClass(db: Kysely<any>, hooks: AdapterHooks) {
         .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
           payload: row.payload, grant_id: row.grant_id, uid: row.uid, user_code: row.user_code, account_id: row.account_id, expires_at: row.expires_at,
         })).execute();
+      if (++writes % 500 === 0) await sweep();
     }
 
     async find(id: string) {

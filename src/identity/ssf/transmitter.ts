@@ -325,11 +325,19 @@ export async function createTransmitter(options: TransmitterOptions): Promise<Tr
   }
 
   const streamSubject = (streamId: string): Subject => ({ format: 'opaque', id: streamId });
+  /** Keeps the outbox bounded: delivered and acked SETs for a day, dead letters for 30 days (as Keycloak does). */
+  let emitted = 0;
+  async function prune() {
+    const t = now();
+    await db.deleteFrom('ssf_outbox').where('state', 'in', ['delivered', 'acked']).where('created_at', '<', t - 24 * 3600_000).execute();
+    await db.deleteFrom('ssf_outbox').where('state', '=', 'failed').where('created_at', '<', t - 30 * 24 * 3600_000).execute();
+  }
 
   const tx: Transmitter = {
     async start(baseUrl) {
       base = baseUrl.replace(/\/$/, '');
       await loadStreams();
+      await prune();
       // Resume push deliveries interrupted by a restart.
       for (const [id, s] of cache) if (s.status === 'enabled' && s.config.delivery.method === PUSH) void track(flushHeld(id));
     },
@@ -477,6 +485,7 @@ export async function createTransmitter(options: TransmitterOptions): Promise<Tr
       return { sets: Object.fromEntries(page.map((r) => [r.jti, r.set_jwt])), moreAvailable: rows.length > max };
     },
     async emit(event) {
+      if (++emitted % 500 === 0) await prune();
       let n = 0;
       for (const [id, s] of cache) {
         if (s.status === 'disabled' || !s.config.events_delivered.includes(event.type)) continue;
