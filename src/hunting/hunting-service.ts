@@ -25,7 +25,10 @@ export interface HuntingOptions {
 export interface HuntOptions {
   readonly timeoutMs?: number;
   readonly maxRows?: number;
+  /** Hunting window in days (fractions allowed: a 4-hour lookback is 1/6). */
   readonly windowDays?: number;
+  /** Only rows with _Seq above this, per table (continuous detections). */
+  readonly sinceSeq?: ReadonlyMap<string, number>;
 }
 
 export interface HuntResult {
@@ -57,7 +60,7 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const compileWith = (query: string, o: HuntOptions, now: number, probes: ReadonlyMap<number, readonly string[]>): CompiledQuery => {
     if (typeof query !== 'string' || !query.trim()) throw new VigilError('kql_syntax', 400, 'The query is empty');
     const tree = parseKql(query);
-    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes });
+    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq });
   };
 
   return {

@@ -22,6 +22,8 @@ export interface CompileOptions {
    * by the operator's position. A missing entry makes compilation throw ProbeNeeded with the SQL to run.
    */
   readonly probes?: ReadonlyMap<number, readonly string[]>;
+  /** Only rows with _Seq above this, per table (continuous custom detections read just the new rows). */
+  readonly sinceSeq?: ReadonlyMap<string, number>;
   /** Tables that exist; defaults to every canonical table. */
   readonly tables?: ReadonlyMap<string, { readonly columns: readonly { readonly name: string; readonly type: string }[] }>;
 }
@@ -53,7 +55,7 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     aliasCounter: 0,
     tablesRead: new Set(),
   };
-  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map());
+  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map(), options.sinceSeq ?? new Map());
   let rel = compiler.compileQuery(query, { parent: null, names: new Map() });
   if (rel.columns.some((c) => isHidden(c.name))) rel = compiler.reselect(rel, rel.columns.filter((c) => !isHidden(c.name)));
   const withClause = ctx.ctes.length ? `WITH ${ctx.ctes.map((c) => `${c.name} AS (${c.sql})`).join(', ')} ` : '';
@@ -93,6 +95,7 @@ export class Compiler {
     readonly ctx: CompileContext,
     private readonly tables: NonNullable<CompileOptions['tables']>,
     private readonly probes: ReadonlyMap<number, readonly string[]> = new Map(),
+    private readonly sinceSeq: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   /** Distinct values the data holds for an operator at `pos`; `sql` yields them in column "v". */
@@ -248,7 +251,11 @@ export class Compiler {
     this.ctx.tablesRead.add(name);
     const list = cols.map((c) => this.q(c.name)).join(', ');
     const hasTs = cols.some((c) => c.name === 'Timestamp');
-    const where = hasTs && this.ctx.windowStart !== null ? ` WHERE ${this.q('Timestamp')} >= ${this.ctx.windowStart}` : '';
+    const conds: string[] = [];
+    if (hasTs && this.ctx.windowStart !== null) conds.push(`${this.q('Timestamp')} >= ${this.ctx.windowStart}`);
+    const since = this.sinceSeq.get(name);
+    if (since !== undefined) conds.push(`${this.q('_Seq')} > ${Math.trunc(since)}`);
+    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
     // The row's ingestion time travels as a hidden column until the first project/summarize (ingestion_time()).
     return {
       sql: `SELECT ${list}, ${this.q('_IngestedAt')} AS ${this.q(HIDDEN_INGESTION)} FROM ${this.q(name)}${where}`,
