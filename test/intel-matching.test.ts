@@ -264,6 +264,20 @@ describe('precedence, expiry, scope and allow', () => {
     await close(h);
   });
 
+  test('an update changes matching at once; type and value cannot change', async () => {
+    const h = await harness();
+    const x = await h.intel.create(ind('sha256', SHA256, 'block'), 'a', { retroHunt: false });
+    assert.equal(h.intel.isAllowed('file', SHA256), false);
+    const y = await h.intel.update(x.id, { action: 'allow' }, 'a');
+    assert.deepEqual([y.action, y.generateAlert, y.version > x.version], ['allow', false, true]);
+    assert.equal(h.intel.isAllowed('file', SHA256), true);
+    await assert.rejects(h.intel.update(x.id, { value: SHA1 }, 'a'), (e: unknown) => e instanceof VigilError && (e.detail as { field: string }).field === 'value');
+    await h.intel.remove(x.id, 'a');
+    assert.equal(h.intel.isAllowed('file', SHA256), false);
+    assert.equal(h.intel.get(x.id), undefined);
+    await close(h);
+  });
+
   test('isAllowed answers for files, IPs and URLs', async () => {
     const h = await harness();
     await h.intel.create(ind('sha1', SHA1, 'allow'), 'a', { retroHunt: false });

@@ -7,7 +7,7 @@ import { tableDef, type CanonicalRow, type RaisedAlert } from '../schema/index.j
 import type { Bus } from '../bus/index.js';
 import { decodeValue, quoteIdent, type Migration, type Store } from '../store/index.js';
 import {
-  ACTIONS_BY_TYPE, invalid, normaliseValue, validateIndicator, type CleanInput, type Indicator, type IndicatorAction,
+  invalid, normaliseValue, validateIndicator, type CleanInput, type Indicator, type IndicatorAction,
   type IndicatorType,
 } from './indicator-model.js';
 import { createIndicatorIndex, type Candidate } from './indicator-index.js';
@@ -723,7 +723,7 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
       return created;
     },
 
-    async update(id, patch, actor) {
+    async update(id, patch, _actor) {
       const result = await serial(async () => {
         const existing = byId.get(id);
         if (!existing || existing.state === 'deleted') throw new VigilError('not_found', 404, 'indicator not found');
@@ -736,7 +736,9 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
           }
         }
         const expiryUnchanged = p.expiresAt === undefined || p.expiresAt === existing.expiresAt;
-        const body = { ...existing, ...p, type: existing.type, value: existing.value };
+        const body: Record<string, unknown> = { ...existing, ...p, type: existing.type, value: existing.value };
+        // A new action without a generateAlert takes that action's default (allow never alerts, audit always does).
+        if (p.action !== undefined && p.generateAlert === undefined) delete body.generateAlert;
         const clean = validateIndicator(expiryUnchanged && existing.expiresAt && existing.state !== 'active' ? { ...body, expiresAt: null } : body, now());
         const next = merged(existing, expiryUnchanged && existing.state !== 'active' ? { ...clean, expiresAt: existing.expiresAt } : clean);
         const key = uniqKey(next.type, next.value, next.deviceGroups);
@@ -744,14 +746,12 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
         if (holder && holder !== id) throw new VigilError('conflict', 409, `another active indicator has this value and scope: ${holder}`, { field: 'deviceGroups' });
         const state = next.expiresAt && Date.parse(next.expiresAt) <= now() ? 'expired' : 'active';
         const [ind] = await commit([{ ind: { ...next, state }, previous: existing, change: 'updated' }]);
-        void actor;
         return ind;
       });
       return result;
     },
 
-    async remove(id, actor) {
-      void actor;
+    async remove(id, _actor) {
       await serial(async () => {
         const existing = byId.get(id);
         if (!existing || existing.state === 'deleted') throw new VigilError('not_found', 404, 'indicator not found');
@@ -1278,7 +1278,6 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
   };
   (service as { taxii: TaxiiData }).taxii = taxii;
 
-  void ACTIONS_BY_TYPE;
   return service;
 }
 
