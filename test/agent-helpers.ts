@@ -1,6 +1,6 @@
 // Shared set-up for the agent's end-to-end tests: a real platform, an enrolled device, bounded waits,
 // and a small front that serves the indicator feed by the contract when the platform has none yet.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestPlatform } from './helpers/platform.js';
 
@@ -41,44 +41,35 @@ export interface Indicator { id: string; type: string; value: string; action: st
 
 export interface FeedFront {
   readonly url: string;
-  /** True when the platform has its own feed (then publish() goes through the intel API is up to the test). */
-  readonly platformHasFeed: boolean;
   publish(indicator: Indicator): void;
   close(): Promise<void>;
 }
 
 /**
- * A front for the platform at `target`: GET /api/v1/intel/feed is answered here by the contract
- * (long poll, deltas by version) when the platform does not serve it; every other request is forwarded.
+ * A front for the platform at `target`: GET /api/v1/intel/feed is answered here by the contract (long
+ * poll, deltas by version), so a test decides exactly which indicators the agent receives and when;
+ * every other request is forwarded to the platform.
  */
 export async function startFeedFront(target: string, sensorToken: string): Promise<FeedFront> {
-  const probe = await fetch(`${target}/api/v1/intel/feed?since=0&wait=0`, { headers: { authorization: `Bearer ${sensorToken}` } });
-  await probe.text();
-  const platformHasFeed = probe.status === 200;
   const log: { version: number; indicator: Indicator }[] = [];
   let version = 0;
   const waiters = new Set<() => void>();
 
-  async function forward(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers[k] = v;
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    try {
-      const r = await fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined, signal: abort.signal });
-      const body = Buffer.from(await r.arrayBuffer());
-      res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-      res.end(body);
-    } catch {
-      if (!res.headersSent) { res.writeHead(502); res.end(); }
-    }
+  // Forwarding through an own connection pool, destroyed on close, so the platform can stop at once afterwards.
+  const pool = new HttpAgent({ keepAlive: true });
+  function forward(req: IncomingMessage, res: ServerResponse) {
+    const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host }, agent: pool }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+    res.on('close', () => out.destroy());
+    req.pipe(out);
   }
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (platformHasFeed || url.pathname !== '/api/v1/intel/feed') { void forward(req, res); return; }
+    if (url.pathname !== '/api/v1/intel/feed') { forward(req, res); return; }
     if (req.headers.authorization !== `Bearer ${sensorToken}`) { res.writeHead(401); res.end('{}'); return; }
     const since = Number(url.searchParams.get('since') ?? 0);
     const wait = Math.min(30, Number(url.searchParams.get('wait') ?? 0)) * 1000;
@@ -97,7 +88,6 @@ export async function startFeedFront(target: string, sensorToken: string): Promi
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
-    platformHasFeed,
     publish(indicator) {
       version++;
       log.push({ version, indicator });
@@ -105,6 +95,7 @@ export async function startFeedFront(target: string, sensorToken: string): Promi
     },
     async close() {
       server.closeAllConnections();
+      pool.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
@@ -114,6 +105,13 @@ export async function startFeedFront(target: string, sensorToken: string): Promi
 export async function runAction(tp: TestPlatform, deviceId: string, kind: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<Record<string, any>> {
   const created = await tp.api('/api/v1/actions', { token: tp.adminToken, body: { kind, target: deviceId, params } });
   if (created.status !== 201) throw new Error(`action ${kind}: ${created.status} ${JSON.stringify(created.body)}`);
+  return finishAction(tp, created.body, timeoutMs);
+}
+
+/** Approves an action when it waits for approval, then waits for its end state. */
+export async function finishAction(tp: TestPlatform, action: Record<string, any>, timeoutMs = 30_000): Promise<Record<string, any>> {
+  const created = { body: action };
+  const kind = action.kind;
   if (created.body.state === 'pendingApproval' || created.body.state === 'proposed') {
     const approver = await responder(tp);
     const approved = await tp.api('/api/v1/actions/approve', { token: approver, body: { ids: [created.body.id] } });

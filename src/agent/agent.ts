@@ -349,10 +349,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       if (v) found.push({ path, threat: v.threatName, engine: v.engine });
     }, ['/proc', '/sys', '/dev', '/run'].filter(() => type === 'full'));
     if (type === 'quick') {
-      // Quick scans also cover what is running.
+      // Quick scans also cover what is running (each executable once).
+      const seenExe = new Set<string>();
       for (const pid of await proc.listPids()) {
         const info = await proc.read(pid);
         if (!info?.exe || pid === process.pid) continue;
+        if (seenExe.has(info.exe)) continue;
+        seenExe.add(info.exe);
         const h = await hashFile(info.exe).catch(() => undefined);
         if (!h) continue;
         scanned++;
@@ -385,6 +388,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         await processes?.close();
         await Promise.all([commands.close(), feed.close()]);
         await queue.close();
+        client.close();
       })();
       return closing;
     },

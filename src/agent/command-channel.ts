@@ -1,4 +1,5 @@
 import type { PlatformClient } from './platform-client.js';
+import { sleep } from './sleep.js';
 import type { StateDir } from './state-dir.js';
 
 /** A command as the platform's command channel delivers it (CONTRACTS: GET /api/v1/agent/commands). */
@@ -57,7 +58,7 @@ export async function createCommandChannel(options: {
         const { status } = await client.request('POST', `/api/v1/agent/commands/${encodeURIComponent(id)}/result`, { json: body });
         if (status < 500) return;
       } catch { /* unreachable: retry */ }
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      await sleep(Math.min(30_000, 500 * 2 ** attempt), abort.signal);
     }
   }
 
@@ -95,7 +96,7 @@ export async function createCommandChannel(options: {
       } catch (error) {
         if (stopped) break;
         log(`command channel: ${(error as Error).message}; retrying in ${backoff / 1000}s`);
-        await new Promise((r) => setTimeout(r, backoff).unref());
+        await sleep(backoff, abort.signal);
         backoff = Math.min(30_000, backoff * 2);
       }
     }

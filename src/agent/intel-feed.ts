@@ -1,4 +1,5 @@
 import type { PlatformClient } from './platform-client.js';
+import { sleep } from './sleep.js';
 import type { Indicator } from './scanner.js';
 import type { StateDir } from './state-dir.js';
 
@@ -52,7 +53,7 @@ export async function createIntelFeed(options: {
         if (stopped) break;
         if (!reported) log(`indicator feed: ${(error as Error).message}; retrying with backoff`);
         reported = true;
-        await new Promise((r) => setTimeout(r, backoff).unref());
+        await sleep(backoff, abort.signal);
         backoff = Math.min(30_000, backoff * 2);
       }
     }

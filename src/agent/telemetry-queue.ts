@@ -22,6 +22,8 @@ export interface QueueStats {
   readonly sentRows: number;
   readonly spooledRows: number;
   readonly spoolBytes: number;
+  /** Rows in the spool now, waiting for the server. */
+  readonly spoolRows: number;
   readonly droppedRows: number;
   readonly rejectedRows: number;
   readonly pendingRows: number;
@@ -193,6 +195,6 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
       connected = connected || Date.now() >= retryAt;
       await round(Date.now() + 5000);
     },
-    stats: () => ({ sentRows, spooledRows, spoolBytes, droppedRows, rejectedRows, pendingRows, connected, lastError }),
+    stats: () => ({ sentRows, spooledRows, spoolBytes, spoolRows: spool.reduce((n, f) => n + f.rows, 0), droppedRows, rejectedRows, pendingRows, connected, lastError }),
   };
 }
