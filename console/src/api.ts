@@ -20,6 +20,11 @@ export class ApiError extends Error {
   }
 }
 
+/** True when the error says the route is not on this server (its module has not landed). */
+export function isMissingRoute(error: unknown): boolean {
+  return error instanceof ApiError && error.missingRoute;
+}
+
 export function getToken(): string | null {
   try {
     return sessionStorage.getItem(TOKEN_KEY);

@@ -95,7 +95,7 @@ export default function Hunting() {
           <SchemaBrowser onInsert={(t) => setQuery(query ? `${query}${t}` : t)} />
         </Card>
       </div>
-      {ruleDialog ? <CreateRuleDialog query={ranQuery || query} onClose={() => setRuleDialog(false)} /> : null}
+      {ruleDialog ? <CreateRuleDialog query={ranQuery || query} columns={ranQuery === query ? names : []} onClose={() => setRuleDialog(false)} /> : null}
     </div>
   );
 }
@@ -117,26 +117,49 @@ function SchemaBrowser({ onInsert }: { onInsert(text: string): void }) {
   );
 }
 
-function CreateRuleDialog({ query, onClose }: { query: string; onClose(): void }) {
+/** Result columns that usually carry each entity, first match wins. */
+const ENTITY_COLUMNS: Record<string, string[]> = {
+  device: ['DeviceId'], user: ['AccountUpn', 'InitiatingProcessAccountUpn', 'AccountName', 'InitiatingProcessAccountName'],
+  file: ['SHA256', 'SHA1', 'MD5'], ip: ['RemoteIP', 'IPAddress', 'LocalIP'], url: ['RemoteUrl', 'Url'], mailbox: ['RecipientEmailAddress'],
+};
+
+function CreateRuleDialog({ query, columns, onClose }: { query: string; columns: string[]; onClose(): void }) {
+  const [name, setName] = useState('');
   const [title, setTitle] = useState('');
   const [severity, setSeverity] = useState('medium');
+  const [category, setCategory] = useState('SuspiciousActivity');
   const [frequency, setFrequency] = useState('1h');
   const [description, setDescription] = useState('');
+  const [entities, setEntities] = useState<Record<string, string>>(() => Object.fromEntries(
+    Object.entries(ENTITY_COLUMNS).map(([kind, cands]) => [kind, cands.find((c) => columns.includes(c)) ?? '']).filter(([, c]) => c),
+  ));
   const act = useAction();
   return (
     <Dialog title="Create detection rule" onClose={onClose}>
       <p className="muted">The query runs on a schedule; every row it returns raises an alert.</p>
       <pre className="cmdline">{query}</pre>
-      <Field label="Title">{(id) => <input id={id} value={title} onChange={(e) => setTitle(e.target.value)} />}</Field>
+      <Field label="Rule name">{(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} />}</Field>
+      <Field label="Alert title" hint="May use {{Column}} from the result row">{(id) => <input id={id} value={title} onChange={(e) => setTitle(e.target.value)} />}</Field>
       <Field label="Description">{(id) => <textarea id={id} rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />}</Field>
       <div className="row">
         <Field label="Severity">{(id) => <select id={id} value={severity} onChange={(e) => setSeverity(e.target.value)}>{['informational', 'low', 'medium', 'high'].map((s) => <option key={s}>{s}</option>)}</select>}</Field>
-        <Field label="Runs every">{(id) => <select id={id} value={frequency} onChange={(e) => setFrequency(e.target.value)}>{['5m', '1h', '3h', '12h', '24h'].map((s) => <option key={s}>{s}</option>)}</select>}</Field>
+        <Field label="Category">{(id) => <input id={id} value={category} onChange={(e) => setCategory(e.target.value)} />}</Field>
+        <Field label="Runs">{(id) => <select id={id} value={frequency} onChange={(e) => setFrequency(e.target.value)}>{[['continuous', 'Continuously (new rows)'], ['1h', 'Every hour'], ['3h', 'Every 3 hours'], ['12h', 'Every 12 hours'], ['24h', 'Every 24 hours']].map(([v, l]) => <option key={v} value={v}>{l}</option>)}</select>}</Field>
+      </div>
+      <h3>Entities</h3>
+      <div className="row">
+        {Object.keys(ENTITY_COLUMNS).map((kind) => (
+          <Field key={kind} label={`${kind} column`}>{(id) => (
+            <input id={id} list="rule-columns" value={entities[kind] ?? ''} onChange={(e) => setEntities({ ...entities, [kind]: e.target.value })} size={14} />
+          )}</Field>
+        ))}
+        <datalist id="rule-columns">{columns.map((c) => <option key={c} value={c} />)}</datalist>
       </div>
       <Result error={act.error} done={act.done} what="Creating the rule" />
-      <button type="button" className="primary" disabled={act.pending || !title.trim()} onClick={() => act.run(async () => {
-        await api.post('/api/v1/rules/custom', { title, description, query, severity, frequency });
-      }, 'Detection rule created.')}>Create rule</button>
+      <button type="button" className="primary" disabled={act.pending || !title.trim() || !name.trim()} onClick={() => act.run(async () => {
+        const mapped = Object.fromEntries(Object.entries(entities).filter(([, c]) => c.trim()));
+        await api.post('/api/v1/hunting/rules', { name, query, frequency, alert: { title, description, severity, category }, entities: mapped });
+      }, 'Detection rule created; it is listed under Rules → Custom detections.')}>Create rule</button>
     </Dialog>
   );
 }

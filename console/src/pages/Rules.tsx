@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { api, listOf } from '../api';
+import { api, isMissingRoute, listOf } from '../api';
 import { RequireRole } from '../auth';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Card, ErrorView, Field, PageHeader, Result, Tabs } from '../components/ui';
@@ -8,7 +8,7 @@ import { useAction, useApi } from '../hooks';
 import { useSearchParams } from '../router';
 
 interface Rule {
-  id: string; title?: string; name?: string; author?: string; source?: string; kind?: string; type?: string; level?: string; severity?: string;
+  id: string; frequency?: string; alert?: { title?: string; severity?: string }; lastRunAt?: string | null; lastRunStatus?: string | null; createdBy?: string; title?: string; name?: string; author?: string; source?: string; kind?: string; type?: string; level?: string; severity?: string;
   status?: string; enabled?: boolean; hits?: number; hitCount?: number; lastHit?: string; references?: string[]; license?: string; query?: string; file?: string;
 }
 const kindOf = (r: Rule) => (r.source ?? r.kind ?? r.type ?? 'sigma').toLowerCase();
@@ -16,27 +16,37 @@ const isCustom = (r: Rule) => kindOf(r) !== 'sigma';
 
 export default function Rules() {
   const { data, error, loading, reload } = useApi<Record<string, unknown>>('/api/v1/rules');
-  const custom = useApi<unknown>('/api/v1/rules/custom');
+  const custom = useApi<unknown>('/api/v1/hunting/rules');
   const [params, setParams] = useSearchParams();
   const tab = params.get('tab') ?? 'sigma';
   const [q, setQ] = useState(params.get('id') ?? '');
   const act = useAction();
   const rules = listOf<Rule>(data, 'rules');
-  const customRules = [...rules.filter(isCustom), ...listOf<Rule>(custom.data, 'rules').filter((r) => !rules.some((x) => x.id === r.id))];
+  const customRules = [...rules.filter(isCustom), ...listOf<Rule>(custom.data, 'rules').filter((r) => !rules.some((x) => x.id === r.id)).map((r) => ({ ...r, source: 'kql' }))];
   const list = tab === 'sigma' ? rules.filter((r) => !isCustom(r)) : customRules;
   const rows = useMemo(() => list.filter((r) => !q || [r.id, r.title, r.name, r.author].some((v) => str(v).toLowerCase().includes(q.toLowerCase()))), [list, q]);
   const report = (data?.report ?? data?.importReport ?? data?.errors) as unknown;
   const reportItems = Array.isArray(report) ? report as Record<string, unknown>[] : Array.isArray((report as Record<string, unknown>)?.errors) ? (report as { errors: Record<string, unknown>[] }).errors : [];
   const toggle = (r: Rule) => act.run(async () => {
-    const path = isCustom(r) && !rules.some((x) => x.id === r.id) ? `/api/v1/rules/custom/${encodeURIComponent(r.id)}` : `/api/v1/rules/${encodeURIComponent(r.id)}`;
-    await api.patch(path, { enabled: !(r.enabled ?? true) });
+    if (isCustom(r) && !rules.some((x) => x.id === r.id)) {
+      // Custom detections are replaced whole (PUT /api/v1/hunting/rules/:id).
+      const { id: _id, createdBy: _c, lastRunAt: _l, lastRunStatus: _s, source: _src, ...input } = r as Rule & Record<string, unknown>;
+      for (const k of ['createdAt', 'updatedAt', 'nextRunAt']) delete (input as Record<string, unknown>)[k];
+      await api.put(`/api/v1/hunting/rules/${encodeURIComponent(r.id)}`, { ...input, enabled: !(r.enabled ?? true) });
+    } else {
+      await api.patch(`/api/v1/rules/${encodeURIComponent(r.id)}`, { enabled: !(r.enabled ?? true) });
+    }
     reload();
     custom.reload();
   }, `${r.title ?? r.name ?? r.id} ${(r.enabled ?? true) ? 'disabled' : 'enabled'}.`);
   const columns: Column<Rule>[] = [
     { id: 'title', label: 'Rule', width: 'minmax(260px, 3fr)', value: (r) => r.title ?? r.name ?? r.id },
-    { id: 'level', label: 'Severity', width: '120px', value: (r) => r.level ?? r.severity ?? '', sortValue: (r) => SEVERITY_ORDER[r.level ?? r.severity ?? ''] ?? 0, render: (r) => <Badge value={r.level ?? r.severity} kind="severity" /> },
-    { id: 'author', label: 'Author', width: '200px', value: (r) => r.author ?? '' },
+    { id: 'level', label: 'Severity', width: '120px', value: (r) => r.level ?? r.severity ?? r.alert?.severity ?? '', sortValue: (r) => SEVERITY_ORDER[r.level ?? r.severity ?? r.alert?.severity ?? ''] ?? 0, render: (r) => <Badge value={r.level ?? r.severity ?? r.alert?.severity} kind="severity" /> },
+    { id: 'author', label: tab === 'sigma' ? 'Author' : 'Created by', width: '180px', value: (r) => r.author ?? r.createdBy ?? '' },
+    ...(tab === 'sigma' ? [] : [
+      { id: 'frequency', label: 'Runs', width: '110px', value: (r: Rule) => r.frequency ?? '' },
+      { id: 'lastRun', label: 'Last run', width: 'minmax(180px, 1fr)', value: (r: Rule) => [time(r.lastRunAt), r.lastRunStatus].filter(Boolean).join(' · ') },
+    ]),
     { id: 'enabled', label: 'State', width: '110px', value: (r) => ((r.enabled ?? true) ? 'enabled' : 'disabled'), render: (r) => <Badge value={(r.enabled ?? true) ? 'enabled' : 'disabled'} kind="state" /> },
     { id: 'hits', label: 'Hits', width: '90px', value: (r) => r.hits ?? r.hitCount ?? 0 },
     { id: 'lastHit', label: 'Last hit', width: '180px', value: (r) => r.lastHit ?? '', render: (r) => time(r.lastHit) },
@@ -46,7 +56,7 @@ export default function Rules() {
   ];
   const withToggle: Column<Rule>[] = [...columns, {
     id: 'toggle', label: '', width: '110px', value: () => '',
-    render: (r) => <RequireRole role="admin"><button type="button" disabled={act.pending} onClick={() => toggle(r)}>{(r.enabled ?? true) ? 'Disable' : 'Enable'}</button></RequireRole>,
+    render: (r) => <RequireRole role={isCustom(r) ? 'analyst' : 'admin'}><button type="button" disabled={act.pending} onClick={() => toggle(r)}>{(r.enabled ?? true) ? 'Disable' : 'Enable'}</button></RequireRole>,
   }];
   return (
     <div>
@@ -57,7 +67,7 @@ export default function Rules() {
       <ErrorView error={error} what="Loading rules" />
       {tab === 'custom' && custom.error && !customRules.length ? <ErrorView error={custom.error} what="Loading custom detections" /> : null}
       <Result error={act.error} done={act.done} what="Rule change" />
-      {tab !== 'report' ? (
+      {isMissingRoute(error) && customRules.length === 0 ? null : tab !== 'report' ? (
         <>
           <div className="filters card" role="search" aria-label="Filter rules"><Field label="Search">{(id) => <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} />}</Field></div>
           <DataTable label="Rules" rows={rows} columns={withToggle} rowKey={(r) => r.id} chooser csvName="rules" initialSort={{ id: 'hits', desc: true }} empty={loading ? 'Loading…' : 'No rules.'} />

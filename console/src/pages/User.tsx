@@ -1,4 +1,4 @@
-import { api, listOf, qs } from '../api';
+import { api, isMissingRoute, listOf, qs } from '../api';
 import { RequireRole } from '../auth';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Card, ConfirmButton, ErrorView, KeyValues, Loading, PageHeader, Result } from '../components/ui';
@@ -60,7 +60,7 @@ export default function User({ params }: { params: Record<string, string> }) {
       ) : null}
       <Card title="Conditional Access decisions">
         <ErrorView error={signIns.error} what="Loading sign-ins" />
-        <DataTable label="Sign-ins" rows={rows} columns={columns} rowKey={(s) => `${s.at ?? s.timestamp}|${s.app ?? s.clientId}|${s.deviceId}`} initialSort={{ id: 'at', desc: true }} csvName={`sign-ins-${key}`} maxHeight={360} empty="No sign-ins recorded." />
+        {isMissingRoute(signIns.error) ? null : <DataTable label="Sign-ins" rows={rows} columns={columns} rowKey={(s) => `${s.at ?? s.timestamp}|${s.app ?? s.clientId}|${s.deviceId}`} initialSort={{ id: 'at', desc: true }} csvName={`sign-ins-${key}`} maxHeight={360} empty="No sign-ins recorded." />}
       </Card>
       <Sessions path={`/api/v1/sessions${qs({ user: key })}`} />
     </div>
