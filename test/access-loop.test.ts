@@ -94,3 +94,46 @@ test('access follows device health, end to end', async () => {
   assert.equal(failed[1].EntraIdDeviceId, DEVICE);
   assert.match(String(failed[1].ConditionalAccessPolicies), /"result":"failure"/);
 });
+
+test('the same loop from real telemetry: enrollment → ingest → indicator alert → incident risk → access cut; alert resolved → access back', async () => {
+  // Enrollment through the API, as the agent does it.
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const token = (await t.api('/api/v1/enrollment-tokens', { token: t.adminToken, body: { name: 'laptop' } })).body.token;
+  const enrolled = await t.api('/api/v1/enroll', { body: { token, hostname: 'laptop-7', os: 'Linux', osVersion: '6.8', publicKeyJwk: await exportJWK(publicKey) } });
+  assert.equal(enrolled.status, 201);
+  const deviceId = enrolled.body.deviceId as string;
+  await t.platform.bus.drain();
+  const inventory = await t.api(`/api/v1/devices/${deviceId}`, { token: t.adminToken });
+  assert.deepEqual([inventory.body.hostname, inventory.body.os, inventory.body.complianceState, inventory.body.group.id], ['laptop-7', 'Linux', 'compliant', 'default']);
+
+  const device = { deviceId, privateKey };
+  const session = await login(device);
+  assert.equal(session.ok, true, JSON.stringify(session));
+  if (!session.ok) return;
+  assert.equal((await me(session.tokens.access_token)).status, 200);
+
+  const sha = 'ab'.repeat(32);
+  await t.platform.intel.create({ type: 'sha256', value: sha, action: 'audit', severity: 'high', title: 'Known-bad invoice' }, 'test');
+  const alerts: string[] = [];
+  const off = t.platform.bus.subscribe('alert.raised', (e) => { alerts.push(e.alert.alertId); }, { name: 'test.alerts' });
+  const ingest = await t.api('/api/v1/ingest/DeviceFileEvents', { token: enrolled.body.sensorToken, body: [{
+    Timestamp: new Date().toISOString(), DeviceId: deviceId, DeviceName: 'laptop-7', ActionType: 'FileCreated', FileName: 'invoice.exe', FolderPath: '/tmp/invoice.exe', SHA256: sha, ReportId: 1,
+  }] });
+  assert.equal(ingest.status, 200);
+  const cut = await eventually(() => me(session.tokens.access_token), (r) => r.status === 401);
+  assert.equal(cut.status, 401);
+  await t.platform.bus.drain();
+  assert.ok(alerts.length >= 1, 'an alert was raised from the ingested row');
+  assert.equal((await t.api(`/api/v1/devices/${deviceId}`, { token: t.adminToken })).body.complianceState, 'noncompliant');
+  const refused = await login(device);
+  assert.equal(refused.ok, false);
+
+  await t.platform.incidents.resolveAlerts(alerts, { by: 'analyst', reason: 'file quarantined' });
+  await t.platform.bus.drain();
+  const after = await t.api(`/api/v1/devices/${deviceId}`, { token: t.adminToken });
+  assert.deepEqual([after.body.riskLevel, after.body.complianceState], ['none', 'compliant']);
+  const back = await login(device);
+  assert.equal(back.ok, true, JSON.stringify(back));
+  off();
+});
