@@ -263,31 +263,36 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   async function loadHotAlerts() {
     const rows = await db.selectFrom('incident_alerts')
-      .select(['id', 'incident_id', 'severity', 'suppressed', 'count', 'first_activity', 'last_activity', 'updated_at', 'dedup_key'])
+      .select(['id', 'incident_id', 'severity', 'suppressed', 'count', 'first_activity', 'last_activity', 'updated_at', 'dedup_key', 'data'])
       .where('status', '!=', 'resolved').execute();
     for (const r of rows) {
-      const a: HotAlert = {
-        id: r.id, incidentId: r.incident_id ?? null, severity: r.severity, suppressed: Number(r.suppressed) === 1,
-        count: Number(r.count), firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), updatedMs: Number(r.updated_at),
-        dedupKey: r.dedup_key, devices: [], users: [],
-      };
+      const a = hotFromRow(r);
       hot.set(a.id, a);
       const prev = dedup.get(a.dedupKey);
       if (!prev || hot.get(prev)!.lastMs <= a.lastMs) dedup.set(a.dedupKey, a.id);
-    }
-    const impacted = await db.selectFrom('incident_alert_entities as e').innerJoin('incident_alerts as a', 'a.id', 'e.alert_id')
-      .select(['e.alert_id', 'e.kind', 'e.key'])
-      .where('a.status', '!=', 'resolved').where('e.role', '=', 'Impacted').where('e.kind', 'in', ['device', 'user']).execute();
-    for (const r of impacted) {
-      const a = hot.get(r.alert_id);
-      if (!a) continue;
-      (r.kind === 'device' ? a.devices : a.users).push(r.key);
     }
     for (const a of hot.values()) {
       if (a.suppressed) continue;
       for (const d of a.devices) deviceRisk.adjust(d, a.severity, 1);
       for (const u of a.users) userRisk.adjust(u, a.severity, 1);
     }
+  }
+
+  /** An unresolved alert's memory entry from its row; impacted devices and users come from its evidence. */
+  function hotFromRow(r: Record<string, any>): HotAlert {
+    const evidence = parseJson<Partial<AlertData>>(r.data, {}).evidence ?? [];
+    const devices: string[] = [];
+    const users: string[] = [];
+    for (const e of evidence) {
+      if (!e || e.role !== 'Impacted' || typeof e.key !== 'string' || e.key === '') continue;
+      if (e.kind === 'device' && !devices.includes(e.key)) devices.push(e.key);
+      if (e.kind === 'user' && !users.includes(e.key)) users.push(e.key);
+    }
+    return {
+      id: r.id, incidentId: r.incident_id ?? null, severity: r.severity, suppressed: Number(r.suppressed) === 1,
+      count: Number(r.count), firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), updatedMs: Number(r.updated_at),
+      dedupKey: r.dedup_key, devices, users,
+    };
   }
 
   /** Builds the in-memory summaries of open incidents from their rows, alerts and entities. */
@@ -391,6 +396,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if (set.size === 0) index.delete(e);
     }
   }
+
+  /** Grows whenever something the generated name depends on grows (these sets only grow on the hot path). */
+  const traitSize = (inc: OpenIncident) =>
+    inc.tactics.size + inc.devices.size * 1e3 + inc.users.size * 1e6 + inc.mailboxes.size * 1e9 + inc.titles.length * 1e12 + inc.sources.size * 1e13;
 
   function regenerateTitle(inc: OpenIncident) {
     if (inc.titleCustom) return;
@@ -600,12 +609,13 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     else inc.severity = maxSeverity(inc.severity, alert.severity);
     if (alert.firstMs < inc.firstMs) inc.firstMs = alert.firstMs;
     if (alert.lastMs > inc.lastMs) inc.lastMs = alert.lastMs;
+    const before = traitSize(inc);
     addTraits(inc, raised.title, raised.detectionSource, raised.category, Array.isArray(raised.tactics) ? raised.tactics : []);
     for (const [ent, kind, key] of entities) {
       // Process keys are per event and always come with their device, so the table leaves them out.
       if (addEntity(inc, ent, kind, key) && kind !== 'process') pending.index.push([ent, inc.id]);
     }
-    regenerateTitle(inc);
+    if (traitSize(inc) !== before || inc.title === '') regenerateTitle(inc);
   }
 
   /** Folds `source` into `target` (Defender's merge: alerts and tags move, the source redirects). */
@@ -689,7 +699,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       for (const e of n.entities) if (e[1] === 'device' || e[1] === 'user') entityRows.push([h.id, ...e]);
     }
     out.push(...insertRows(dialect, { table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] }, alertRows));
-    out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ['alert_id', 'entity', 'role'] }, entityRows));
+    out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ['entity', 'alert_id', 'role'] }, entityRows));
     for (const a of p.dirtyAlerts.values()) {
       out.push(statement(dialect,
         'UPDATE "incident_alerts" SET "count" = ?, "first_activity" = ?, "last_activity" = ?, "updated_at" = ?, "incident_id" = ? WHERE "id" = ?',
@@ -848,14 +858,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   /** Brings a resolved alert back: it counts for risk again (unless suppressed). */
   async function reactivateAlert(tx: Kysely<any>, id: string, reason: string, events: IncidentEvent[]) {
-    const r = await tx.selectFrom('incident_alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const impacted = await tx.selectFrom('incident_alert_entities').select(['kind', 'key'])
-      .where('alert_id', '=', id).where('role', '=', 'Impacted').where('kind', 'in', ['device', 'user']).execute();
-    const a: HotAlert = {
-      id, incidentId: r.incident_id ?? null, severity: r.severity, suppressed: Number(r.suppressed) === 1, count: Number(r.count),
-      firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), updatedMs: Number(r.updated_at), dedupKey: r.dedup_key,
-      devices: impacted.filter((e) => e.kind === 'device').map((e) => e.key), users: impacted.filter((e) => e.kind === 'user').map((e) => e.key),
-    };
+    const a = hotFromRow(await tx.selectFrom('incident_alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
     hot.set(id, a);
     if (!dedup.has(a.dedupKey)) dedup.set(a.dedupKey, id);
     if (!a.suppressed) adjustRisk(a, 1, reason, events);

@@ -69,10 +69,10 @@ export const incidentMigrations = (dialect: 'sqlite' | 'postgres'): readonly Mig
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('label', 'text', (c) => c.notNull())
         .addColumn('role', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('incident_alert_entities_pk', ['alert_id', 'entity', 'role'])
+        // Clustered by entity: "alerts on this device" is the one lookup it serves.
+        .addPrimaryKeyConstraint('incident_alert_entities_pk', ['entity', 'alert_id', 'role'])
         .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
-      await db.schema.createIndex('incident_alert_entities_entity').on('incident_alert_entities').column('entity').execute();
 
       // entity → incidents that hold it: correlation looks entities up here instead of scanning alerts.
       await db.schema.createTable('incident_entity_index')

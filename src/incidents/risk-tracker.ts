@@ -10,40 +10,47 @@ export interface RiskChange {
   readonly new: RiskLevel;
 }
 
+interface Entry {
+  /** Active alerts by severity rank (index 1–4). */
+  readonly counts: number[];
+  total: number;
+  level: RiskLevel;
+}
+
 /** Active-alert counts per entity and severity; the level is the highest severity with a count. */
 export class RiskTracker {
-  private readonly counts = new Map<string, number[]>();
+  private readonly entries = new Map<string, Entry>();
 
   level(key: string): RiskLevel {
-    const c = this.counts.get(key);
-    if (!c) return 'none';
-    for (let r = 4; r >= 1; r--) if (c[r] > 0) return LEVEL_BY_RANK[r];
-    return 'none';
+    return this.entries.get(key)?.level ?? 'none';
   }
 
   active(key: string): number {
-    const c = this.counts.get(key);
-    return c ? c[1] + c[2] + c[3] + c[4] : 0;
+    return this.entries.get(key)?.total ?? 0;
   }
 
   /** Adds (delta 1) or removes (delta -1) one active alert; returns the change of level, if any. */
   adjust(key: string, severity: Severity, delta: 1 | -1): RiskChange | undefined {
-    const old = this.level(key);
-    let c = this.counts.get(key);
-    if (!c) {
+    let e = this.entries.get(key);
+    if (!e) {
       if (delta < 0) return undefined;
-      c = [0, 0, 0, 0, 0];
-      this.counts.set(key, c);
+      e = { counts: [0, 0, 0, 0, 0], total: 0, level: 'none' };
+      this.entries.set(key, e);
     }
+    const old = e.level;
     const rank = SEVERITY_RANK[severity];
-    c[rank] = Math.max(0, c[rank] + delta);
-    if (c[1] + c[2] + c[3] + c[4] === 0) this.counts.delete(key);
-    const now = this.level(key);
-    return now === old ? undefined : { key, old, new: now };
+    if (delta < 0 && e.counts[rank] === 0) return undefined;
+    e.counts[rank] += delta;
+    e.total += delta;
+    let top = 0;
+    for (let r = 4; r >= 1; r--) if (e.counts[r] > 0) { top = r; break; }
+    e.level = LEVEL_BY_RANK[top];
+    if (e.total === 0) this.entries.delete(key);
+    return e.level === old ? undefined : { key, old, new: e.level };
   }
 
   /** Every entity with at least one active alert. */
   keys(): IterableIterator<string> {
-    return this.counts.keys();
+    return this.entries.keys();
   }
 }
