@@ -187,6 +187,30 @@ describe('SOC console in a browser', () => {
     assert.equal(await results.getByText(XSS).count(), 1, 'the filtered query shows the command line as text');
   });
 
+  test('a 10,000-row result stays windowed and keyboard navigable', async () => {
+    const batch = Array.from({ length: 10_000 }, (_, i) => ({
+      Timestamp: new Date(Date.now() - 60_000 + i).toISOString(), DeviceId: device.deviceId, DeviceName: device.hostname,
+      ActionType: 'ConnectionSuccess', RemoteIP: `198.51.100.${i % 250}`, RemotePort: 1024 + i, ReportId: 500_000 + i,
+    }));
+    const ingested = await t.api('/api/v1/ingest/DeviceNetworkEvents', { token: device.sensorToken, body: batch });
+    assert.equal(ingested.status, 200, JSON.stringify(ingested.body).slice(0, 300));
+    await page.goto(`${t.url}/hunting`);
+    await page.getByTestId('kql-editor').fill('DeviceNetworkEvents\n| where RemotePort >= 1024\n| project RemotePort, RemoteIP\n| order by RemotePort asc\n| take 10000');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const results = page.getByTestId('hunt-results');
+    await results.or(page.getByTestId('not-available')).or(page.getByRole('alert')).first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('not-available').count(), 0, 'the hunting API (POST /api/v1/hunt) is not available on this server');
+    await results.getByText('10,000 rows').waitFor();
+    const rendered = await results.locator('.dt-body [role=row]').count();
+    assert.ok(rendered > 0 && rendered < 100, `only the rows in view are in the DOM (${rendered})`);
+    await results.locator('.dt-body [role=row]').first().focus();
+    await page.keyboard.press('End');
+    const last = results.locator('.dt-body [role=row][data-index="9999"]');
+    await last.waitFor();
+    assert.equal(await last.evaluate((el) => el === document.activeElement), true, 'End moves focus to the last row');
+    assert.match(await last.innerText(), /11023/);
+  });
+
   test('the KQL editor completes table and column names from the schema', async () => {
     await page.goto(`${t.url}/hunting`);
     const editor = page.getByTestId('kql-editor');

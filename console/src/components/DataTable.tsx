@@ -99,8 +99,11 @@ export function DataTable<T>(props: DataTableProps<T>) {
 
   useEffect(() => {
     if (!focusPending.current) return;
+    // The row may render only after the scroll below has been applied; keep trying until it is there.
+    const row = bodyRef.current?.querySelector<HTMLElement>(`[data-index="${active}"]`);
+    if (!row) return;
     focusPending.current = false;
-    bodyRef.current?.querySelector<HTMLElement>(`[data-index="${active}"]`)?.focus();
+    row.focus({ preventScroll: true });
   });
 
   const toggleSort = (id: string) => {
@@ -125,8 +128,11 @@ export function DataTable<T>(props: DataTableProps<T>) {
     const body = bodyRef.current;
     if (!body) return;
     const top = i * rowHeight;
-    if (top < body.scrollTop) body.scrollTop = top;
-    else if (top + rowHeight > body.scrollTop + body.clientHeight) body.scrollTop = top + rowHeight - body.clientHeight;
+    let next = body.scrollTop;
+    if (top < next) next = top;
+    else if (top + rowHeight > next + body.clientHeight) next = top + rowHeight - body.clientHeight;
+    body.scrollTop = next;
+    setScrollTop(next);
   };
 
   // Every row is its own grid (rows are positioned absolutely), so widths are resolved here once, in pixels,
