@@ -181,7 +181,7 @@ interface Pending {
   statements: CompiledQuery[];
   activity: unknown[][];
   risk: Map<string, unknown[]>;
-  /** Coalesced count updates of deduplicated alerts, published after the write. */
+  /** Coalesced updates (dedup counts, alerts joining an incident), published after the write. */
   countEvents: Map<string, IncidentEvent>;
   size: number;
 }
@@ -582,7 +582,11 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       pending.activity.push(activityRow(target.id, alert.id, 'system', 'created', { alertId: alert.id }, at));
       events.push({ type: 'incident.created', payload: { incidentId: target.id } });
     } else {
-      events.push({ type: 'incident.updated', payload: { incidentId: target.id, changes: { alertAdded: alert.id, severity: target.severity, alertCount: target.alertCount, displayName: target.title } } });
+      // One update per incident per write: a burst of alerts joining it is one event, sent once it is stored.
+      pending.countEvents.set(`incident:${target.id}`, {
+        type: 'incident.updated',
+        payload: { incidentId: target.id, changes: { alertAdded: alert.id, severity: target.severity, alertCount: target.alertCount, displayName: target.title } },
+      });
     }
     events.push({ type: 'alert.updated', payload: { alertId: alert.id, incidentId: target.id, changes: { created: true, severity: alert.severity } } });
     adjustRisk(alert, 1, `alert ${alert.id} (${alert.severity}): ${raised.title}`, events);
