@@ -58,6 +58,13 @@ test('the login page is served, and a wrong password shows it again with an erro
   const wrong = await fetch(new URL(action, t.url), { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=nope' });
   assert.equal(wrong.status, 200);
   assert.match(await wrong.text(), /Wrong username or password/);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  // Ten failures in a row lock the username for this address for a few minutes, even with the right password.
+  for (let i = 0; i < 10; i++) {
+    await (await fetch(new URL(action, t.url), { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=mallory&password=nope' })).text();
+  }
+  const locked = await fetch(new URL(action, t.url), { method: 'POST', headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=mallory&password=nope' });
+  assert.match(await locked.text(), /Too many failed sign-ins/);
 });
 
 test('a device-bound sign-in gives an RFC 9068 JWT access token with the device claim; refresh is gated and logged', async () => {

@@ -243,6 +243,7 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     provider = p;
   }
 
+  const failures = createFailureCounter(10, 5 * 60_000, now);
   const readForm = (req: IncomingMessage) => new Promise<URLSearchParams>((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
@@ -298,18 +299,25 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
         const user = await accounts.getUser(details.session.accountId);
         if (user && !user.disabled) return completeSignIn(req, res, details, user);
       }
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, PAGE_HEADERS);
       return res.end(loginPage({ action: `${OIDC_PREFIX}/interaction/${uid}/login`, appName, abort: `${OIDC_PREFIX}/interaction/${uid}/abort` }));
     }
     if (req.method === 'POST' && path === `/interaction/${uid}/login`) {
       const form = await readForm(req);
       const username = form.get('username') ?? '';
       const password = form.get('password') ?? '';
+      const key = `${username.toLowerCase()}|${req.socket.remoteAddress ?? ''}`;
+      const again = (error: string) => {
+        res.writeHead(200, PAGE_HEADERS);
+        return res.end(loginPage({ action: `${OIDC_PREFIX}/interaction/${uid}/login`, appName, abort: `${OIDC_PREFIX}/interaction/${uid}/abort`, error, username }));
+      };
+      if (failures.blocked(key)) return again('Too many failed sign-ins. Wait a few minutes and try again.');
       const session = await accounts.login(username, password, 60_000);
       if (!session) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        return res.end(loginPage({ action: `${OIDC_PREFIX}/interaction/${uid}/login`, appName, abort: `${OIDC_PREFIX}/interaction/${uid}/abort`, error: 'Wrong username or password.', username }));
+        failures.fail(key);
+        return again('Wrong username or password.');
       }
+      failures.reset(key);
       // The short accounts session only proved the password; the OIDC session takes over.
       await accounts.logout(session.token);
       return completeSignIn(req, res, details, session.user);
@@ -384,6 +392,26 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
       const rows = await db.selectFrom('idp_grant_devices').select('account_id').where('device_id', '=', deviceId).execute();
       return [...new Set(rows.map((r: any) => String(r.account_id)))];
     },
+  };
+}
+
+/** The sign-in page: no caching, no framing (clickjacking), no scripts, forms only to ourselves. */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/** Failed password attempts per key (username|ip) in a sliding window; blocks after `max`. */
+function createFailureCounter(max: number, windowMs: number, now: () => number) {
+  const seen = new Map<string, number[]>();
+  const recent = (key: string) => (seen.get(key) ?? []).filter((t) => t > now() - windowMs);
+  return {
+    blocked: (key: string) => recent(key).length >= max,
+    fail(key: string) {
+      if (seen.size > 50_000) seen.clear();
+      seen.set(key, [...recent(key), now()]);
+    },
+    reset: (key: string) => { seen.delete(key); },
   };
 }
 
