@@ -127,11 +127,11 @@ export function createActionService(options: ActionServiceOptions): ActionServic
   /** Moves an action from one of `from` to `to`; false when it was not in `from` (someone else moved it). */
   async function transition(id: string, from: readonly ActionState[], to: ActionState, patch: Record<string, unknown> = {}): Promise<ActionRecord | undefined> {
     const t = now();
-    const result = await db.updateTable('response_actions')
+    const row = await db.updateTable('response_actions')
       .set({ ...patch, state: to, updated_at: t, ...(TERMINAL_STATES.has(to) ? { completed_at: t } : {}) })
-      .where('id', '=', id).where('state', 'in', from).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) return undefined;
-    const action = (await get(id))!;
+      .where('id', '=', id).where('state', 'in', from).returningAll().executeTakeFirst();
+    if (!row) return undefined;
+    const action = toAction(row);
     await bus.publish('action.changed', { actionId: id, kind: action.kind, state: to });
     await notify(action);
     return action;

@@ -89,21 +89,21 @@ export async function createCommandChannel(options: CommandChannelOptions): Prom
 
   async function take(deviceId: string): Promise<AgentCommand[]> {
     const t = now();
-    return db.transaction().execute(async (tx) => {
-      const rows = await tx.selectFrom('response_commands').selectAll()
+    // One statement claims what is due, so two polls of the same device never both get a command.
+    const rows = await db.updateTable('response_commands')
+      .set((eb) => ({
+        next_delivery_at: t + redeliverAfterMs, last_delivered_at: t, deliveries: eb('deliveries', '+', 1),
+        state: eb.case().when('state', '=', 'queued').then('delivered').else(eb.ref('state')).end(),
+      }))
+      .where('id', 'in', db.selectFrom('response_commands').select('id')
         .where('device_id', '=', deviceId).where('state', 'in', OPEN_STATES)
         .where('next_delivery_at', '<=', t).where('expires_at', '>', t)
-        .orderBy('issued_at').orderBy('id').limit(100).execute();
-      if (rows.length === 0) return [];
-      const ids = rows.map((r) => r.id);
-      await tx.updateTable('response_commands')
-        .set((eb) => ({
-          next_delivery_at: t + redeliverAfterMs, last_delivered_at: t, deliveries: eb('deliveries', '+', 1),
-          state: eb.case().when('state', '=', 'queued').then('delivered').else(eb.ref('state')).end(),
-        }))
-        .where('id', 'in', ids).execute();
-      return rows.map((r) => ({ id: r.id, kind: r.kind, params: JSON.parse(r.params), issuedAt: iso(r.issued_at)! }));
-    });
+        .orderBy('issued_at').orderBy('id').limit(100))
+      .returning(['id', 'kind', 'params', 'issued_at'])
+      .execute();
+    return rows
+      .sort((a, b) => Number(a.issued_at) - Number(b.issued_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((r) => ({ id: r.id, kind: r.kind, params: JSON.parse(r.params), issuedAt: iso(r.issued_at)! }));
   }
 
   async function get(id: string) {
@@ -164,15 +164,15 @@ export async function createCommandChannel(options: CommandChannelOptions): Prom
       const terminal = result.status !== 'running';
       const output = result.output === undefined ? null : JSON.stringify(result.output);
       if (output !== null && output.length > 1_000_000) throw new VigilError('bad_request', 400, "'output' is larger than 1 MB; upload it as a file");
-      const update = await db.updateTable('response_commands').set({
+      const row = await db.updateTable('response_commands').set({
         state: result.status,
         message: result.message ?? null,
         ...(output !== null ? { output } : {}),
         ...(terminal ? { completed_at: t } : { next_delivery_at: t + redeliverAfterMs }),
-      }).where('id', '=', commandId).where('state', 'in', OPEN_STATES).executeTakeFirst();
-      if (Number(update.numUpdatedRows) === 0) return { changed: false, command: (await get(commandId))! };
-      if (!terminal && command.state === 'running') return { changed: false, command: (await get(commandId))! };
-      const updated = (await get(commandId))!;
+      }).where('id', '=', commandId).where('state', 'in', OPEN_STATES).returningAll().executeTakeFirst();
+      if (!row) return { changed: false, command: (await get(commandId))! };
+      const updated = toCommand(row);
+      if (!terminal && command.state === 'running') return { changed: false, command: updated };
       await options.onUpdate(updated);
       return { changed: true, command: updated };
     },
