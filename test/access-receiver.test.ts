@@ -77,3 +77,22 @@ test('poll delivery and push to a Fastify app both cut a live session; tokens wi
   assert.ok(outbox.length >= 4, 'verification + three CAEP events');
   assert.deepEqual((await t.platform.access.transmitter.outbox(stream.stream_id)).map((o) => o.state).filter((s) => s !== 'acked'), []);
 });
+
+test('high user risk: session-revoked for the user reaches both apps', async () => {
+  const device = await enrollDevice(t, 'd4'.repeat(20));
+  const common = { issuer: fx.issuer, redirectUri: REDIRECT_URI, username: 'alice', password: ALICE_PASSWORD, device };
+  const a = await signIn({ ...common, clientId: fx.clientId, clientSecret: fx.clientSecret });
+  const b = await signIn({ ...common, clientId: 'fast', clientSecret: fastifySecret });
+  assert.equal(a.ok && b.ok, true, JSON.stringify([a, b]));
+  if (!a.ok || !b.ok) return;
+  const atPoll = () => fetch(`${pollApp.url}/api/me`, { headers: { authorization: `Bearer ${a.tokens.access_token}` } });
+  const atFast = () => fetch(`${fastifyUrl}/data`, { headers: { authorization: `Bearer ${b.tokens.access_token}` } });
+  assert.equal((await atPoll()).status, 200);
+  assert.equal((await atFast()).status, 200);
+  await t.platform.bus.publish('user.risk-changed', { userId: 'alice', old: 'none', new: 'high', reason: 'leaked credentials' });
+  assert.equal((await eventually(atPoll, (r) => r.status === 401)).status, 401);
+  assert.equal((await eventually(atFast, (r) => r.status === 401)).status, 401);
+  const userId = (await t.platform.accounts.findUserByName('alice'))!.id;
+  assert.ok(receiver.cutoffFor({ sub: userId }) !== undefined, 'cut-off is per user, whatever the device');
+  assert.equal(receiver.cutoffFor({ sub: 'someone-else' }), undefined);
+});
