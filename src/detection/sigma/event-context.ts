@@ -97,6 +97,21 @@ export class EventContext implements FieldAccess {
     return t;
   }
 
+  /** Calls `f` with every string value of the event (arrays element-wise), without allocating a list. */
+  forEachValue(f: (s: string) => void, minLength = 1): void {
+    if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
+    const src = this.raw ?? this.row;
+    for (const k in src) {
+      const v = src[k];
+      if (typeof v === 'string') { if (v.length >= minLength) f(v); }
+      else if (typeof v === 'number') { if (minLength <= 16) f(String(v)); }
+      else if (v !== null && v !== undefined && typeof v !== 'boolean') {
+        const t = toText(v);
+        if (typeof t === 'string') f(t); else if (t !== null) for (const x of t) f(x);
+      }
+    }
+  }
+
   keywordTextsCased(): readonly string[] {
     if (this.kwCased === null) {
       const out: string[] = [];

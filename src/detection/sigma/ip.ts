@@ -52,8 +52,8 @@ function parseV6(t: string): Uint8Array | undefined {
   return out;
 }
 
-/** Compile `a.b.c.d/n` or `x::/n` into a test; throws on a malformed range. */
-export function compileCidr(range: string): (ip: string) => boolean {
+/** Compile `a.b.c.d/n` or `x::/n` into a test over a parsed address; throws on a malformed range. */
+export function compileCidr(range: string): (ip: Uint8Array) => boolean {
   const [addr, bitsText] = range.trim().split('/');
   const base = parseIp(addr!);
   if (!base) throw new Error(`"${range}" is not a CIDR range`);
@@ -61,9 +61,7 @@ export function compileCidr(range: string): (ip: string) => boolean {
   let bits = bitsText === undefined ? (isV4 ? 32 : 128) : Number(bitsText);
   if (!Number.isInteger(bits) || bits < 0 || bits > (isV4 ? 32 : 128)) throw new Error(`"${range}" has a bad prefix length`);
   if (isV4) bits += 96;
-  return (text: string) => {
-    const ip = parseIp(text);
-    if (!ip) return false;
+  return (ip: Uint8Array) => {
     let remaining = bits;
     for (let i = 0; i < 16 && remaining > 0; i++) {
       const take = Math.min(8, remaining);

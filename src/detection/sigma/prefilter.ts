@@ -3,9 +3,29 @@
 // lower-cased value finds every rule whose literal occurs in it, so only those rules run.
 
 export interface LiteralAutomaton {
-  /** Calls `hit(owner)` for each owner whose literal occurs in `text` (possibly more than once). */
-  scan(text: string, hit: (owner: number) => void): void;
+  /**
+   * Calls `hit(owner)` for each owner whose (lower-case) literal occurs in `text`, ignoring ASCII case
+   * (possibly more than once per owner). Returns false, part-way, when `text` holds a non-ASCII
+   * character: the caller then scans `text.toLowerCase()` instead, so Unicode case rules apply exactly.
+   */
+  scan(text: string, hit: (owner: number) => void, lowered?: boolean): boolean;
   readonly states: number;
+}
+
+/**
+ * A window of at most `width` characters of a literal, the one with the most distinct characters:
+ * any text containing the literal contains every part of it, so a part is still a necessary
+ * condition, and short parts keep the automaton small enough to stay in cache.
+ */
+export function selectiveWindow(literal: string, width = 64): string {
+  if (literal.length <= width) return literal;
+  let best = 0;
+  let bestScore = -1;
+  for (let i = 0; i + width <= literal.length; i++) {
+    const score = new Set(literal.slice(i, i + width)).size;
+    if (score > bestScore) { bestScore = score; best = i; }
+  }
+  return literal.slice(best, best + width);
 }
 
 export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
@@ -18,6 +38,8 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   const K = classOf.size + 1;
   const ascii = new Uint16Array(128);
   for (const [c, k] of classOf) if (c < 128) ascii[c] = k;
+  // ASCII case folding: 'A'..'Z' share the class of 'a'..'z' (literals are lower-case).
+  for (let c = 65; c <= 90; c++) if (ascii[c + 32]) ascii[c] = ascii[c + 32]!;
   const high = new Map<number, number>();
   for (const [c, k] of classOf) if (c >= 128) high.set(c, k);
 
@@ -35,8 +57,8 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
     if (!own[s]!.includes(owner)) own[s]!.push(owner);
   }
   const n = children.length;
-  const delta = n * K < 2 ** 31 ? (n < 65536 ? new Uint16Array(n * K) : new Uint32Array(n * K)) : null;
-  if (!delta) throw new Error('automaton too large');
+  if (n * K >= 2 ** 30) throw new Error('automaton too large');
+  const delta = new Uint32Array(n * K); // one element type for every automaton keeps scan() monomorphic
   const fail = new Int32Array(n);
   const dict = new Int32Array(n).fill(-1); // next state on the fail chain that owns literals
   const hasOut = new Uint8Array(n);
@@ -60,11 +82,14 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   const owners = own.map((o) => Int32Array.from(o));
   return {
     states: n,
-    scan(text, hit) {
+    scan(text, hit, lowered = false) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
-        const k = c < 128 ? ascii[c]! : (high.get(c) ?? 0);
+        let k: number;
+        if (c < 128) k = ascii[c]!;
+        else if (!lowered) return false;
+        else k = high.get(c) ?? 0;
         s = delta[s * K + k]!;
         if (hasOut[s] === 1) {
           let t = owners[s]!.length > 0 ? s : dict[s]!;
@@ -75,6 +100,7 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
           }
         }
       }
+      return true;
     },
   };
 }

@@ -5,7 +5,8 @@ import RE2 from 're2';
 import { RuleCompileError } from '../errors.js';
 import { expandPattern, visitCondition, type ConditionNode } from './condition-nodes.js';
 import { parseCondition, ConditionSyntaxError } from './condition-parser.js';
-import { compileCidr } from './ip.js';
+import { compileCidr, parseIp } from './ip.js';
+import { regexLiterals } from './regex-literals.js';
 import {
   base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
   parseSigmaString, plainText, requiredLiteral, windash, withWildcards, type SigmaString,
@@ -32,8 +33,25 @@ export interface FieldTable {
 
 export type Predicate = (ctx: FieldAccess) => boolean;
 
-/** A literal (lower-cased, non-empty) that must occur in a field for some branch to match. */
-export interface Atom { readonly field: number; readonly literal: string }
+/** Field id of keyword atoms: the literal may occur in any field of the event. */
+export const ANY_FIELD = -1;
+
+/**
+ * A literal (lower-cased, non-empty) that must occur in a field for some branch to match.
+ * `exact`: the whole value equals it; `suffix`: the value ends with it; otherwise it occurs anywhere.
+ */
+export interface Atom { readonly field: number; readonly literal: string; readonly kind?: 'exact' | 'suffix' }
+
+/** The atom a string pattern guarantees: exact, suffix, or its longest literal run. */
+function atomFor(field: number, s: SigmaString): Atom | null {
+  const parts = s.parts;
+  if (parts.length === 1 && typeof parts[0] === 'string') return { field, literal: parts[0].toLowerCase(), kind: 'exact' };
+  if (parts.length === 2 && typeof parts[0] !== 'string' && parts[0]!.wildcard === '*' && typeof parts[1] === 'string') {
+    return { field, literal: parts[1].toLowerCase(), kind: 'suffix' };
+  }
+  const lit = requiredLiteral(s);
+  return lit ? { field, literal: lit } : null;
+}
 /** A disjunction of atoms; null when the rule offers no usable necessary condition. */
 export type Need = readonly Atom[] | null;
 
@@ -214,11 +232,26 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
   // --- cidr ---
   if (set.has('cidr')) {
     if (field === undefined) fail('"cidr" needs a field');
-    const tests: Predicate[] = values.map((v, i) => {
-      let test: (ip: string) => boolean;
-      try { test = compileCidr(scalarText(v, [...path, i])); } catch (e) { return fail((e as Error).message); }
-      return (c) => { const t = c.text(field!); return t !== null && anyText(t, test); };
+    const ranges = values.map((v, i) => {
+      try { return compileCidr(scalarText(v, [...path, i])); } catch (e) { return fail((e as Error).message); }
     });
+    // Parse the field's address once per item, then test every range.
+    const inRange = (ip: Uint8Array, k: number) => ranges[k]!(ip);
+    const tests: Predicate[] = ranges.map((_, k) => (c) => {
+      const t = c.text(field!);
+      if (t === null) return false;
+      return anyText(t, (s) => { const ip = parseIp(s); return ip !== undefined && inRange(ip, k); });
+    });
+    if (!all && !neq) {
+      return {
+        match: (c) => {
+          const t = c.text(field!);
+          if (t === null) return false;
+          return anyText(t, (s) => { const ip = parseIp(s); if (ip === undefined) return false; for (const r of ranges) if (r(ip)) return true; return false; });
+        },
+        need: null, field,
+      };
+    }
     return combine(tests, tests.map(() => null));
   }
 
@@ -226,16 +259,19 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
   if (set.has('re')) {
     let flags = '';
     for (const m of mods) if (m in RE_FLAGS && !flags.includes(RE_FLAGS[m]!)) flags += RE_FLAGS[m];
+    const reNeeds: Need[] = [];
     const tests: Predicate[] = values.map((v, i) => {
       let src = scalarText(v, [...path, i]);
       if (set.has('startswith')) src = `^(?:${src})`;
       if (set.has('endswith')) src = `(?:${src})$`;
       let re: RE2;
       try { re = new RE2(src, flags); } catch (e) { return fail(`bad regular expression: ${(e as Error).message}`); }
+      const lits = regexLiterals(src);
+      reNeeds.push(lits === null ? null : lits.map((literal) => ({ field: field ?? ANY_FIELD, literal })));
       if (field === undefined) return (c) => c.keywordTextsCased().some((s) => re.test(s));
       return (c) => { const t = c.text(field); return t !== null && anyText(t, (s) => re.test(s)); };
     });
-    return combine(tests, tests.map(() => null));
+    return combine(tests, reNeeds);
   }
 
   // --- string values (with wildcards and the transforming modifiers) ---
@@ -268,24 +304,23 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
         const literalEmpty = plainText(s) === '';
         if (field === undefined) {
           tests.push(cased ? (c) => c.keywordTextsCased().some(test) : (c) => c.keywordTexts().some(test));
-          needs.push(null);
+          const lit = requiredLiteral(s);
+          needs.push(lit ? [{ field: ANY_FIELD, literal: lit }] : null);
         } else if (cased) {
           tests.push((c) => { const t = c.text(field); return t !== null && anyText(t, test); });
-          needs.push(requiredLiteral(s) ? [{ field, literal: requiredLiteral(s) }] : null);
+          const atom = atomFor(field, s);
+          needs.push(atom ? [atom] : null);
         } else {
           // '' matches an empty value, including one rendered as null by the event source.
           tests.push(literalEmpty
             ? (c) => { const x = c.value(field); return x === '' || x === null; }
             : (c) => { const t = c.lower(field); return t !== null && anyText(t, test); });
-          const lit = requiredLiteral(s);
-          needs.push(lit ? [{ field, literal: lit }] : null);
+          const atom = atomFor(field, s);
+          needs.push(atom ? [atom] : null);
         }
       }
     }
   });
-  if (all && values.length > 0 && tests.length > values.length && !set.has('windash') && !set.has('base64offset') && !set.has('expand')) {
-    // unreachable: each value yields one test unless a multi-variant transform was used
-  }
   if (all && tests.length !== values.length) {
     // |all with multi-variant transforms: AND over values, OR over each value's variants.
     return compileAllWithVariants(key, rawValue, opts, path);

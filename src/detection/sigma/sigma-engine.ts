@@ -12,8 +12,8 @@ import { FIELD_MAPPINGS } from './field-mapping.js';
 import {
   CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
 } from './logsource-mapping.js';
-import { buildAutomaton, type LiteralAutomaton } from './prefilter.js';
-import { compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
+import { buildAutomaton, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
+import { ANY_FIELD, compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
 import {
   parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
   type SigmaLogsource, type SigmaRuleDocument,
@@ -126,7 +126,12 @@ interface BucketEntry {
 interface Bucket {
   readonly entries: readonly BucketEntry[];
   readonly always: readonly number[];
-  readonly automata: readonly { readonly field: number; readonly automaton: LiteralAutomaton }[];
+  readonly automata: readonly {
+    readonly field: number;
+    readonly automaton: LiteralAutomaton | null;
+    readonly exact: ReadonlyMap<string, readonly number[]> | null;
+    readonly tail: ReadonlyMap<string, readonly number[]> | null;
+  }[];
   readonly stamp: Uint32Array;
   gen: number;
   readonly candidates: number[];
@@ -157,11 +162,12 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   const filters = new Map<string, { doc: SigmaFilterDocument; match: Predicate }>();
   const correlations = new Map<string, { doc: SigmaCorrelationDocument; info: RuleInfo }>();
   const buckets = new Map<string, Bucket>();
+  const windowsBuckets = new Map<string, Map<unknown, Bucket>>();
   const ctx = new EventContext(fields.names);
   let correlator: Correlator | null = null;
   let order = 0;
 
-  const invalidate = () => { buckets.clear(); correlator = null; };
+  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; };
 
   function windowsTargets(ls: SigmaLogsource): WindowsTarget[] {
     if (ls.product !== undefined && ls.product !== 'windows') return [];
@@ -304,18 +310,30 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   function buildBucket(entries: BucketEntry[]): Bucket {
     entries.sort((a, b) => a.rule.order - b.rule.order);
     const always: number[] = [];
-    const perField = new Map<number, { literal: string; owner: number }[]>();
+    interface FieldIndex { contains: { literal: string; owner: number }[]; exact: Map<string, number[]>; tail: Map<string, number[]> }
+    const perField = new Map<number, FieldIndex>();
+    const add = (m: Map<string, number[]>, k: string, o: number) => { const l = m.get(k); if (l) { if (!l.includes(o)) l.push(o); } else m.set(k, [o]); };
     entries.forEach((e, i) => {
       const need = e.rule.detection.need;
       if (need === null) { always.push(i); return; }
       for (const atom of need) {
-        const field = e.aliases?.get(atom.field) ?? atom.field;
-        let list = perField.get(field);
-        if (!list) { list = []; perField.set(field, list); }
-        list.push({ literal: atom.literal, owner: i });
+        const field = atom.field === ANY_FIELD ? ANY_FIELD : e.aliases?.get(atom.field) ?? atom.field;
+        let idx = perField.get(field);
+        if (!idx) { idx = { contains: [], exact: new Map(), tail: new Map() }; perField.set(field, idx); }
+        const lit = atom.literal;
+        const sep = Math.max(lit.lastIndexOf('\\'), lit.lastIndexOf('/'));
+        if (atom.kind === 'exact' && field !== ANY_FIELD) add(idx.exact, lit, i);
+        // A suffix holding a path separator fixes the value's last path segment: index it by that.
+        else if (atom.kind === 'suffix' && field !== ANY_FIELD && sep >= 0) add(idx.tail, lit.slice(sep + 1), i);
+        else idx.contains.push({ literal: selectiveWindow(lit), owner: i });
       }
     });
-    const automata = [...perField].map(([field, lits]) => ({ field, automaton: buildAutomaton(lits) }));
+    const automata = [...perField].map(([field, idx]) => ({
+      field,
+      automaton: idx.contains.length ? buildAutomaton(idx.contains) : null,
+      exact: idx.exact.size ? idx.exact : null,
+      tail: idx.tail.size ? idx.tail : null,
+    }));
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
     const bucket: Bucket = {
@@ -355,17 +373,17 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     const rawValue = row._Raw;
     const raw = rawValue !== null && typeof rawValue === 'object' && !Array.isArray(rawValue) ? (rawValue as Record<string, unknown>) : null;
     let bucket: Bucket | undefined;
-    let key: string;
     const channel = raw !== null ? raw.Channel : undefined;
     if (typeof channel === 'string') {
-      const ch = channel.toLowerCase();
-      const eid = Number(raw!.EventID);
-      key = `w\u0001${ch}\u0001${eid}`;
-      bucket = buckets.get(key);
-      if (bucket === undefined) { bucket = windowsBucket(ch, eid); buckets.set(key, bucket); }
+      // Keyed by the channel as written and the EventID as given: no string building per event.
+      let byId = windowsBuckets.get(channel);
+      if (byId === undefined) { byId = new Map(); windowsBuckets.set(channel, byId); }
+      const eidValue = raw!.EventID;
+      bucket = byId.get(eidValue);
+      if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), Number(eidValue)); byId.set(eidValue, bucket); }
     } else {
       const at = typeof row.ActionType === 'string' ? row.ActionType.toLowerCase() : '';
-      key = `c\u0001${input.table}\u0001${at}`;
+      const key = `${input.table}\u0001${at}`;
       bucket = buckets.get(key);
       if (bucket === undefined) { bucket = canonicalBucket(input.table, at); buckets.set(key, bucket); }
     }
@@ -375,11 +393,29 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     if (bucket.gen === 1) bucket.stamp.fill(0);
     const cand = bucket.candidates;
     cand.length = 0;
-    for (const { field, automaton } of bucket.automata) {
-      const v = ctx.lower(field);
-      if (v === null) continue;
-      if (typeof v === 'string') automaton.scan(v, bucket.hit);
-      else for (const s of v) automaton.scan(s, bucket.hit);
+    const hit = bucket.hit;
+    for (const { field, automaton, exact, tail } of bucket.automata) {
+      if (field === ANY_FIELD) {
+        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); });
+        continue;
+      }
+      if (automaton !== null) {
+        const v = ctx.text(field);
+        if (v === null) continue;
+        if (typeof v === 'string') { if (!automaton.scan(v, hit)) automaton.scan(v.toLowerCase(), hit, true); }
+        else for (const s of v) if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true);
+      }
+      if (exact !== null || tail !== null) {
+        const lv = ctx.lower(field);
+        if (lv === null) continue;
+        for (const s of typeof lv === 'string' ? [lv] : lv) {
+          if (exact !== null) { const o = exact.get(s); if (o !== undefined) for (const x of o) hit(x); }
+          if (tail !== null) {
+            const o = tail.get(s.slice(Math.max(s.lastIndexOf('\\'), s.lastIndexOf('/')) + 1));
+            if (o !== undefined) for (const x of o) hit(x);
+          }
+        }
+      }
     }
     for (const i of bucket.always) bucket.hit(i);
     if (cand.length === 0) return [];
