@@ -288,3 +288,27 @@ test('malicious mail without an email executor leaves the investigation not full
     await h.close();
   }
 });
+
+test('a mail detection proposes soft deletion of the message it names, waiting for approval', async () => {
+  const h = await harness({ levels: { dev1: 'full' } });
+  try {
+    h.response.registerActionKind({
+      kind: 'soft_delete', targetType: 'email', description: 'soft delete', validate: (p) => (p ?? {}) as Record<string, unknown>,
+      execute: async () => ({ state: 'succeeded' }),
+    });
+    const alert = malwareAlert('dev1', '/tmp/x', {
+      detectionSource: 'mail', evidence: [
+        { kind: 'mailbox', key: 'alice@corp.example', label: 'alice@corp.example', role: 'Impacted' },
+        { kind: 'mailMessage', key: 'nm-42', label: 'Invoice overdue', role: 'Related', details: { recipient: 'Alice@corp.example' } },
+      ],
+    });
+    await raise(h, alert);
+    const [inv] = await h.response.investigations.list();
+    assert.deepEqual(inv.actions.map((a) => `${a.kind} ${a.target} ${JSON.stringify(a.params)} ${a.state}`), ['soft_delete nm-42 {"recipient":"alice@corp.example"} pendingApproval']);
+    await h.response.actions.approve([inv.actions[0].id], { id: 'user:r', name: 'r' });
+    assert.equal((await h.response.investigations.get(inv.id))?.status, 'remediated');
+    assert.deepEqual(h.resolved.map((r) => r.alertIds), [[alert.alertId]]);
+  } finally {
+    await h.close();
+  }
+});

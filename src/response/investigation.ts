@@ -386,6 +386,20 @@ export function createInvestigations(options: InvestigationOptions): Investigati
         }
       }
 
+      // Messages the alert names itself (mail detections): soft delete, always after approval.
+      for (const e of alert.evidence) {
+        if (e.kind !== 'mailMessage' || entities.some((x) => x.kind === 'mailMessage' && x.key === e.key)) continue;
+        const d = (e.details ?? {}) as Record<string, unknown>;
+        const recipient = str(d.recipient ?? d.RecipientEmailAddress)?.toLowerCase();
+        entities.push({ kind: 'mailMessage', key: e.key, label: e.label, verdict, details: { recipient } });
+        if (actions.kind('soft_delete')) {
+          plan.push({ kind: 'soft_delete', target: e.key, params: recipient ? { recipient } : {}, verdict, alwaysApproval: 'malicious email content waits for approval' });
+        } else {
+          counters.unhandled++;
+          log.push(`message ${e.key}: no email action is registered; nothing proposed`);
+        }
+      }
+
       // Process tree of the alert's processes: children are suspicious unless they are the malicious file itself.
       const malicious = new Set(threat.files.map((f) => f.sha256));
       if (threat.deviceId) {
