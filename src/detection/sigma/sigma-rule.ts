@@ -119,6 +119,7 @@ export function parseSigmaYaml(source: RuleSource): ParseResult {
       continue;
     }
     if (doc.contents === null) continue; // empty document (e.g. trailing ---)
+    // Points at the key of the last map entry on the path (or the list item), where a reader looks.
     const locate: Locator = (path) => {
       let node: Node | null | undefined = doc.contents as Node;
       let last: Node | null | undefined = node;
@@ -128,7 +129,6 @@ export function parseSigmaYaml(source: RuleSource): ParseResult {
           if (!pair) break;
           last = (pair.key as Node) ?? last;
           node = pair.value as Node;
-          if (node) last = node;
         } else if (isSeq(node) && typeof key === 'number') {
           node = node.items[key] as Node;
           if (node) last = node;
