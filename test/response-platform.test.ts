@@ -86,6 +86,25 @@ test('only responders create and approve actions; four-eyes refuses the requeste
   assert.equal((await tp.api('/api/v1/actions', { token: device.token })).status, 403);
 });
 
+test('a sensor that hangs up on its long-poll stops waiting; a command queued later is delivered on its next poll', async () => {
+  const device = await enroll(tp, 'ws-hangup');
+  const controller = new AbortController();
+  const poll = fetch(`${tp.url}/api/v1/agent/commands?wait=30`, { headers: { authorization: `Bearer ${device.token}` }, signal: controller.signal });
+  const commands = tp.platform.response.commands;
+  for (let i = 0; i < 200 && !commands.connected().includes(device.deviceId); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(commands.connected().includes(device.deviceId));
+  controller.abort();
+  await assert.rejects(poll);
+  for (let i = 0; i < 200 && commands.connected().includes(device.deviceId); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(commands.connected().includes(device.deviceId), false);
+  const created = await tp.api('/api/v1/actions', { token: tp.adminToken, body: { kind: 'run_scan', target: device.deviceId, params: { type: 'quick' } } });
+  // Four-eyes is on in this platform: the admin's own action waits; another responder approves it.
+  const other = await person(tp, 'hank', 'responder');
+  await tp.api('/api/v1/actions/approve', { token: other, body: { ids: [created.body.id] } });
+  const next = await tp.api('/api/v1/agent/commands?wait=1', { token: device.token });
+  assert.deepEqual(next.body.commands.map((c: any) => c.kind), ['run_scan']);
+});
+
 test('a device sees only its own commands, and an investigation package comes back as a file', async () => {
   const a = await enroll(tp, 'ws-a');
   const b = await enroll(tp, 'ws-b');

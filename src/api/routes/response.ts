@@ -170,18 +170,17 @@ export function registerResponseRoutes(app: FastifyInstance, deps: { response: R
   app.get('/api/v1/audit/verify', { preHandler: requireRole('admin') }, async () => audit.verify());
 
   // ---- command channel (sensor side) ----
-  app.get<{ Querystring: { wait?: string } }>('/api/v1/agent/commands', { preHandler: requireRole('sensor') }, async (request) => {
+  app.get<{ Querystring: { wait?: string } }>('/api/v1/agent/commands', { preHandler: requireRole('sensor') }, async (request, reply) => {
     const wait = request.query.wait === undefined ? 0 : Number(request.query.wait);
     if (!Number.isFinite(wait) || wait < 0) throw new VigilError('bad_request', 400, "'wait' must be a number of seconds from 0 to 30");
+    // A sensor that hangs up stops waiting at once (its poll is not left holding a waiter).
     const controller = new AbortController();
     const abort = () => controller.abort();
-    request.raw.once('close', abort);
-    request.raw.socket?.once('close', abort);
+    reply.raw.once('close', abort);
     try {
       return { commands: await commands.poll(deviceOf(request), Math.min(wait, 30) * 1000, controller.signal) };
     } finally {
-      request.raw.off('close', abort);
-      request.raw.socket?.off('close', abort);
+      reply.raw.off('close', abort);
     }
   });
 
