@@ -511,15 +511,15 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     }
 
     const entities: [string, string, string, string, string][] = [];
-    const seen = new Set<string>();
+    const keys: string[] = [];
     const devices: string[] = [];
     const users: string[] = [];
     for (const e of raised.evidence) {
       if (!e || typeof e.key !== 'string' || e.key === '' || !CORRELATING_KINDS.has(e.kind)) continue;
       const ent = entityId(e.kind, e.key);
       const role = e.role === 'Impacted' ? 'Impacted' : 'Related';
-      if (seen.has(`${ent}|${role}`)) continue;
-      seen.add(`${ent}|${role}`);
+      if (entities.some((x) => x[0] === ent && x[4] === role)) continue;
+      if (!keys.includes(ent)) keys.push(ent);
       entities.push([ent, e.kind, e.key, typeof e.label === 'string' ? e.label : e.key, role]);
       if (role === 'Impacted' && e.kind === 'device' && !devices.includes(e.key)) devices.push(e.key);
       if (role === 'Impacted' && e.kind === 'user' && !users.includes(e.key)) users.push(e.key);
@@ -543,8 +543,6 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     }
 
     // Correlation: open incidents within the window that share an entity, oldest first.
-    const keys = new Set<string>();
-    for (const e of entities) keys.add(e[0]);
     const found = new Set<OpenIncident>();
     for (const k of keys) {
       const ids = index.get(k);
