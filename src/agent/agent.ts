@@ -152,7 +152,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       proc, hashes: exeHashes, emit, log, prefer: options.processSource ?? 'auto', sampleIntervalMs: options.processSampleMs,
       onExec: (info) => {
         if (!info.exe || info.pid === process.pid) return;
-        void hashFile(info.exe, 256 * 1024 * 1024).then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
+        // Executables are hashed once per content (the cache), and scanned once per hash (the verdict cache).
+        void exeHashes.get(info.exe).then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
       },
     });
   }

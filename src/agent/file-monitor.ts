@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { hashFile, type FileHashes } from './hashes.js';
 
@@ -133,7 +133,7 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
   async function handle(path: string) {
     let info;
     try {
-      info = await lstat(path, { bigint: false });
+      info = lstatSync(path);
     } catch {
       const gone = known.get(path);
       if (gone) {

@@ -1,4 +1,4 @@
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { HashCache } from './hashes.js';
 import type { ProcReader } from './proc-info.js';
@@ -95,7 +95,7 @@ const FILES: [string, 'Tcp' | 'Udp'][] = [['tcp', 'Tcp'], ['tcp6', 'Tcp'], ['udp
 export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
   const all: SocketEntry[] = [];
   for (const [file, protocol] of FILES) {
-    try { all.push(...parseProcNet(await readFile(`${procRoot}/net/${file}`, 'utf8'), protocol)); } catch { /* no IPv6, say */ }
+    try { all.push(...parseProcNet(readFileSync(`${procRoot}/net/${file}`, 'utf8'), protocol)); } catch { /* no IPv6, say */ }
   }
   return all;
 }
@@ -103,13 +103,17 @@ export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
 /** socket inode → pid, by reading every process's fd links (done only when new sockets appear). */
 export async function socketOwners(inodes: ReadonlySet<number>, procRoot = '/proc'): Promise<Map<number, number>> {
   const owners = new Map<number, number>();
-  for (const name of await readdir(procRoot)) {
+  // The agent's own sockets first: often the only new ones, and then the walk over every process is skipped.
+  const names = readdirSync(procRoot).filter((n) => /^\d+$/.test(n));
+  const self = String(process.pid);
+  if (names.includes(self)) names.unshift(self);
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     let fds: string[];
-    try { fds = await readdir(`${procRoot}/${name}/fd`); } catch { continue; }
+    try { fds = readdirSync(`${procRoot}/${name}/fd`); } catch { continue; }
     for (const fd of fds) {
       let target: string;
-      try { target = await readlink(`${procRoot}/${name}/fd/${fd}`); } catch { continue; }
+      try { target = readlinkSync(`${procRoot}/${name}/fd/${fd}`); } catch { continue; }
       if (!target.startsWith('socket:[')) continue;
       const inode = Number(target.slice(8, -1));
       if (inodes.has(inode) && !owners.has(inode)) owners.set(inode, Number(name));

@@ -48,7 +48,8 @@ export function isEicar(head: Buffer, size: number): boolean {
   return text.startsWith(EICAR) && /^[\s\x1a]*$/.test(text.slice(68));
 }
 
-interface YaraEngine { scanFileAsync(path: string): Promise<{ ruleIdentifier: string; meta: object }[]> }
+interface YaraMatch { ruleIdentifier: string; meta: object }
+interface YaraEngine { scanFileAsync(path: string): Promise<YaraMatch[]>; scan(data: Buffer): YaraMatch[] }
 
 export interface Scanner {
   /** Verdict for a file, or undefined when it is clean (or allowed). */
@@ -70,6 +71,10 @@ export interface ScannerOptions {
 }
 
 const HASH_TYPES = new Set(['sha256', 'sha1', 'md5']);
+
+function safeScan(yara: YaraEngine, data: Buffer): YaraMatch[] {
+  try { return yara.scan(data); } catch { return []; }
+}
 
 export async function createScanner(options: ScannerOptions = {}): Promise<Scanner> {
   const log = options.log ?? (() => {});
@@ -124,7 +129,8 @@ export async function createScanner(options: ScannerOptions = {}): Promise<Scann
       }
       if (isEicar(hashes.head, hashes.size)) return { engine: 'eicar', threatName: 'EICAR-Test-File', disposition: 'block', severity: 'informational' };
       if (yara && hashes.size > 0 && hashes.size <= maxYaraBytes) {
-        const matches = await yara.scanFileAsync(path).catch(() => []);
+        // Small files are already in memory: scan the bytes that were hashed (no second read, no race).
+        const matches = hashes.content ? safeScan(yara, hashes.content) : await yara.scanFileAsync(path).catch(() => []);
         if (matches.length) {
           const meta = matches[0].meta as Record<string, unknown>;
           return { engine: 'yara', threatName: String(meta.threat ?? matches[0].ruleIdentifier), disposition: 'block', severity: typeof meta.severity === 'string' ? meta.severity : undefined };
