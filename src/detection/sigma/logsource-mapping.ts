@@ -133,7 +133,7 @@ export interface CanonicalSource {
 /** Sigma `category` → canonical tables, for rows without `_Raw` (e.g. Vigil's Linux agent). */
 export const CANONICAL_CATEGORY_TABLES: Readonly<Record<string, readonly CanonicalSource[]>> = {
   process_creation: [{ table: 'DeviceProcessEvents' }],
-  file_event: [{ table: 'DeviceFileEvents', actionTypes: ['FileCreated', 'FileModified'] }],
+  file_event: [{ table: 'DeviceFileEvents', actionTypes: ['FileCreated', 'FileModified', 'FileRenamed'] }],
   file_change: [{ table: 'DeviceFileEvents', actionTypes: ['FileModified'] }],
   file_rename: [{ table: 'DeviceFileEvents', actionTypes: ['FileRenamed'] }],
   file_delete: [{ table: 'DeviceFileEvents', actionTypes: ['FileDeleted'] }],
