@@ -775,12 +775,31 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const events: IncidentEvent[] = [];
     const run = exclusiveChain.then(async () => {
       await flushNow();
-      const result = await fn(events);
+      let result: T;
+      try {
+        result = await fn(events);
+      } catch (error) {
+        // Refusals come before any change; anything else may have left memory ahead of a rolled-back transaction.
+        if (!(error instanceof VigilError && error.status < 500)) await resync();
+        throw error;
+      }
       await flushNow();
       return result;
     });
     exclusiveChain = run.then(() => undefined, () => undefined).finally(() => { exclusiveCount--; });
     return run.then(async (result) => { await publish(events); return result; });
+  }
+
+  /** Rebuilds the memory indexes from the tables (nothing is pending while an analyst's change runs). */
+  async function resync() {
+    open.clear();
+    index.clear();
+    hot.clear();
+    dedup.clear();
+    deviceRisk.clear();
+    userRisk.clear();
+    await loadHotAlerts();
+    await loadOpenIncidents(await db.selectFrom('incidents').selectAll().where('status', 'in', OPEN_STATUSES).execute());
   }
 
   // ---------- analyst changes (database first, then memory) ----------

@@ -49,6 +49,10 @@ export class RiskTracker {
     return e.level === old ? undefined : { key, old, new: e.level };
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Every entity with at least one active alert. */
   keys(): IterableIterator<string> {
     return this.entries.keys();
