@@ -191,6 +191,33 @@ describe('incident service', () => {
       ['dev-6:none->medium', 'dev-6:medium->none']);
   });
 
+  test('suppression rules are audited, expire, and can be changed and deleted', async () => {
+    const audited: { actor: string; action: string; target: string }[] = [];
+    const auditStore = await createSqliteStore({ file: ':memory:' });
+    const auditBus = createMemoryBus();
+    const s = await createIncidentService({ store: auditStore, bus: auditBus, now: () => T0, audit: { record: (e) => { audited.push(e); } } });
+    try {
+      const { rule } = await s.createSuppressionRule({ fields: { FileName: ['EVIL.EXE'] }, expiresAt: new Date(T0 - 1000).toISOString() }, 'root');
+      await s.ingest([alert({ evidence: [device('dev-x'), file(SHA)], severity: 'high' })]);
+      assert.equal(s.getDeviceRisk('dev-x'), 'high'); // the rule had expired
+      const updated = await s.updateSuppressionRule(rule.id, { expiresAt: null }, 'root2');
+      assert.equal(updated.expiresAt, null);
+      assert.equal(updated.createdBy, 'root');
+      assert.equal(updated.updatedBy, 'root2');
+      await s.ingest([alert({ evidence: [device('dev-y'), file('b'.repeat(64))], severity: 'high' })]);
+      assert.equal(s.getDeviceRisk('dev-y'), 'none');
+      await s.deleteSuppressionRule(rule.id, 'root');
+      await assert.rejects(s.deleteSuppressionRule(rule.id, 'root'), (e: any) => e.status === 404);
+      await assert.rejects(s.createSuppressionRule({ comment: 'no conditions' }, 'root'), (e: any) => e.status === 400);
+      assert.deepEqual(audited.map((a) => `${a.actor} ${a.action} ${a.target}`),
+        [`root suppression-rule.create ${rule.id}`, `root2 suppression-rule.update ${rule.id}`, `root suppression-rule.delete ${rule.id}`]);
+    } finally {
+      await s.stop();
+      await auditBus.close();
+      await auditStore.close();
+    }
+  });
+
   test('workflow: assignment propagates, comments and activity are kept, unlink and link move alerts', async () => {
     await raise(alert({ evidence: [device('dev-1')] }), alert({ evidence: [device('dev-1')] }));
     const [inc] = (await svc.listIncidents()).items;
