@@ -104,3 +104,18 @@ test('entries removed from the end are caught by the recorded head', async () =>
     await store.close();
   }
 });
+
+test('two writers on one database keep a single chain (a stale writer retries after the key clash)', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  try {
+    const a = await createAuditLog({ store });
+    const b = await createAuditLog({ store });
+    await a.record({ actor: 'a', action: 'x', target: '1' });
+    await b.record({ actor: 'b', action: 'x', target: '2' });
+    const third = await a.record({ actor: 'a', action: 'x', target: '3' });
+    assert.equal(third.seq, 3);
+    assert.deepEqual(await a.verify(), { ok: true, checked: 3 });
+  } finally {
+    await store.close();
+  }
+});

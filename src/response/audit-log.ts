@@ -85,7 +85,29 @@ const migrations = (dialect: Store['dialect']): Migration[] => [{
     const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     if (last) await db.insertInto('audit_head').values({ id: 1, seq: last.seq, hash: last.hash }).execute();
   },
+}, {
+  version: 3,
+  name: 'the head follows each insert',
+  async up(db) {
+    // One INSERT appends an entry and moves the head with it, atomically.
+    if (dialect === 'sqlite') {
+      await sql`CREATE TRIGGER audit_head_follow AFTER INSERT ON audit_log BEGIN
+        INSERT INTO audit_head (id, seq, hash) VALUES (1, NEW.seq, NEW.hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
+      END`.execute(db);
+    } else {
+      await sql`CREATE FUNCTION audit_head_follow() RETURNS trigger AS $$ BEGIN
+        INSERT INTO audit_head (id, seq, hash) VALUES (1, NEW.seq, NEW.hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
+        RETURN NEW; END $$ LANGUAGE plpgsql`.execute(db);
+      await sql`CREATE TRIGGER audit_head_follow AFTER INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_head_follow()`.execute(db);
+    }
+  },
 }];
+
+/** A primary-key clash: another writer appended the same seq first. */
+function isConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
 
 /** JSON with object keys sorted at every depth (RFC 8785-like, enough for values we store). */
 export function canonicalJson(value: unknown): string {
@@ -114,23 +136,35 @@ export async function createAuditLog({ store, now = Date.now }: AuditLogOptions)
   // Appends are serialised in-process so each row links to the one before it.
   let tail: Promise<unknown> = Promise.resolve();
 
+  // The last entry, known in memory after the first append; another writer's append shows as a key clash.
+  let last: { seq: number; hash: string } | undefined;
+
+  async function readLast() {
+    const row = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return row ? { seq: Number(row.seq), hash: String(row.hash) } : { seq: 0, hash: AUDIT_GENESIS_HASH };
+  }
+
   async function append(input: AuditEntryInput): Promise<AuditEntry> {
-    return db.transaction().execute(async (tx) => {
-      const last = await tx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const seq = last ? Number(last.seq) + 1 : 1;
-      const prevHash = last ? String(last.hash) : AUDIT_GENESIS_HASH;
-      const at = new Date(now()).toISOString();
-      const details = input.details && Object.keys(input.details).length > 0 ? JSON.parse(JSON.stringify(input.details)) : undefined;
-      const entry = { seq, at, actor: String(input.actor), action: String(input.action), target: String(input.target), details };
+    const details = input.details && Object.keys(input.details).length > 0 ? JSON.parse(JSON.stringify(input.details)) : undefined;
+    for (let attempt = 0; ; attempt++) {
+      last ??= await readLast();
+      const seq = last.seq + 1;
+      const prevHash = last.hash;
+      const entry = { seq, at: new Date(now()).toISOString(), actor: String(input.actor), action: String(input.action), target: String(input.target), details };
       const hash = auditHash(prevHash, entry);
-      await tx.insertInto('audit_log').values({
-        seq, at, actor: entry.actor, action: entry.action, target: entry.target,
-        details: details === undefined ? null : JSON.stringify(details), prev_hash: prevHash, hash,
-      }).execute();
-      if (last) await tx.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
-      else await tx.insertInto('audit_head').values({ id: 1, seq, hash }).execute();
+      try {
+        await db.insertInto('audit_log').values({
+          seq, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target,
+          details: details === undefined ? null : JSON.stringify(details), prev_hash: prevHash, hash,
+        }).execute();
+      } catch (error) {
+        last = undefined;
+        if (isConflict(error) && attempt < 10) continue;
+        throw error;
+      }
+      last = { seq, hash };
       return { ...entry, prevHash, hash };
-    });
+    }
   }
 
   return {

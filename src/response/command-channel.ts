@@ -155,26 +155,30 @@ export async function createCommandChannel(options: CommandChannelOptions): Prom
     },
 
     async report(deviceId, commandId, result) {
-      const command = await owned(deviceId, commandId);
-      if (command.state === 'succeeded' || command.state === 'failed' || command.state === 'expired') {
-        if (result.status === 'running' || result.status === command.state) return { changed: false, command };
-        throw new VigilError('conflict', 409, `command ${commandId} already ended as ${command.state}`);
-      }
       const t = now();
       const terminal = result.status !== 'running';
       const output = result.output === undefined ? null : JSON.stringify(result.output);
       if (output !== null && output.length > 1_000_000) throw new VigilError('bad_request', 400, "'output' is larger than 1 MB; upload it as a file");
+      // The usual case in one statement: this device's open command takes the result.
       const row = await db.updateTable('response_commands').set({
         state: result.status,
         message: result.message ?? null,
         ...(output !== null ? { output } : {}),
         ...(terminal ? { completed_at: t } : { next_delivery_at: t + redeliverAfterMs }),
-      }).where('id', '=', commandId).where('state', 'in', OPEN_STATES).returningAll().executeTakeFirst();
-      if (!row) return { changed: false, command: (await get(commandId))! };
-      const updated = toCommand(row);
-      if (!terminal && command.state === 'running') return { changed: false, command: updated };
-      await options.onUpdate(updated);
-      return { changed: true, command: updated };
+      }).where('id', '=', commandId).where('device_id', '=', deviceId)
+        .where('state', 'in', terminal ? OPEN_STATES : ['queued', 'delivered'])
+        .returningAll().executeTakeFirst();
+      if (row) {
+        const updated = toCommand(row);
+        await options.onUpdate(updated);
+        return { changed: true, command: updated };
+      }
+      const command = await owned(deviceId, commandId);
+      if (command.state === 'succeeded' || command.state === 'failed' || command.state === 'expired') {
+        if (result.status === 'running' || result.status === command.state) return { changed: false, command };
+        throw new VigilError('conflict', 409, `command ${commandId} already ended as ${command.state}`);
+      }
+      return { changed: false, command }; // running, reported running again
     },
 
     async upload(deviceId, commandId, body) {
