@@ -359,3 +359,45 @@ describe('exported keys', () => {
     assert.ok(Buffer.from(pub.n!, 'base64url').length >= 256);
   });
 });
+
+describe('CAEP events from device health', () => {
+  test('noncompliance sends session-revoked, device-compliance-change and risk-level-change with one txn; recovery sends compliant', async () => {
+    const reader = await newApp('receiver-caep');
+    const created = await call('POST', '/ssf/streams', { events_requested: [`${CAEP}session-revoked`, `${CAEP}device-compliance-change`, `${CAEP}risk-level-change`] }, reader);
+    assert.equal(created.status, 201);
+    const url = created.body.delivery.endpoint_url;
+    const deviceId = '9f'.repeat(20);
+    await t.platform.posture.upsertDevice({ id: deviceId, hostname: 'caep-host' });
+    await t.platform.bus.publish('device.risk-changed', { deviceId, old: 'none', new: 'high', reason: 'Known-bad invoice on caep-host' });
+    await t.platform.bus.drain();
+    await t.platform.bus.publish('device.risk-changed', { deviceId, old: 'high', new: 'none', reason: 'alerts resolved' });
+    await t.platform.bus.drain();
+    const got = await poll(url, { returnImmediately: true }, reader);
+    const sets = Object.values(got.body.sets).map((jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()));
+    const summary = sets.map((s) => {
+      const [type, e] = Object.entries(s.events as Record<string, any>)[0];
+      return `${type.split('/').pop()} ${e.current_status ?? e.current_level ?? ''}`.trim();
+    });
+    assert.deepEqual(summary.sort(), [
+      'device-compliance-change compliant', 'device-compliance-change not-compliant', 'risk-level-change HIGH', 'risk-level-change LOW', 'session-revoked',
+    ]);
+    const device = { format: 'complex', device: { format: 'iss_sub', iss: `${t.url}/oidc`, sub: deviceId } };
+    for (const s of sets) {
+      assert.deepEqual(s.sub_id, device);
+      assert.deepEqual(setPayloadErrors(s), []);
+      const e = Object.values(s.events as Record<string, any>)[0];
+      assert.equal(typeof e.reason_admin.en, 'string');
+      assert.ok(e.reason_admin.en.length > 0);
+    }
+    // Delivered in creation order: the three SETs of the noncompliance share a txn, the recovery has its own.
+    assert.equal(new Set(sets.slice(0, 3).map((s) => s.txn)).size, 1, 'the SETs of one cause share a txn');
+    assert.notEqual(sets[3].txn, sets[0].txn);
+    assert.equal(new Set(sets.map((s) => s.jti)).size, sets.length);
+    const dcc = sets.find((s) => JSON.stringify(s.events).includes('not-compliant'))!;
+    assert.deepEqual(Object.values(dcc.events)[0], {
+      previous_status: 'compliant', current_status: 'not-compliant', event_timestamp: (Object.values(dcc.events)[0] as any).event_timestamp,
+      initiating_entity: 'policy', reason_admin: (Object.values(dcc.events)[0] as any).reason_admin,
+    });
+    assert.match((Object.values(dcc.events)[0] as any).reason_admin.en, /machine risk high is above the maximum 'low'/);
+  });
+});

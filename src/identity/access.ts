@@ -113,7 +113,8 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
           emit({ type: EVENTS.deviceComplianceChange, subject: deviceSubject(e.deviceId), txn, claims: {
             previous_status: caepCompliance(e.old), current_status: 'not-compliant', event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(e.reason),
           } }),
-          ...(device ? [emit({ type: EVENTS.riskLevelChange, subject: deviceSubject(e.deviceId), txn, claims: {
+          // risk-level-change only when risk is the cause (not, e.g., a silent sensor).
+          ...(device && (device.riskLevel === 'medium' || device.riskLevel === 'high') ? [emit({ type: EVENTS.riskLevelChange, subject: deviceSubject(e.deviceId), txn, claims: {
             principal: 'DEVICE', current_level: caepLevel(device.riskLevel), risk_reason: e.reason, event_timestamp: t, reason_admin: reason(e.reason),
           } })] : []),
         ]);
@@ -126,7 +127,7 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
         const device = await posture.getDevice(e.deviceId);
         if (device) {
           await emit({ type: EVENTS.riskLevelChange, subject: deviceSubject(e.deviceId), txn, claims: {
-            principal: 'DEVICE', current_level: caepLevel(device.riskLevel), previous_level: 'HIGH', risk_reason: e.reason, event_timestamp: t, reason_admin: reason(e.reason),
+            principal: 'DEVICE', current_level: caepLevel(device.riskLevel), risk_reason: e.reason, event_timestamp: t, reason_admin: reason(e.reason),
           } });
         }
       }
