@@ -70,9 +70,13 @@ describe('incident service', () => {
     assert.equal(events.filter((e) => e.type === 'incident.created').length, 1);
   });
 
-  test('unrelated alerts open separate incidents', async () => {
-    await raise(alert({ evidence: [device('dev-1')] }), alert({ evidence: [device('dev-2')] }));
+  test('unrelated alerts open separate incidents, and a loopback address relates nothing', async () => {
+    const loopback: Evidence = { kind: 'ip', key: '127.0.0.1', label: 'localhost', role: 'Related' };
+    await raise(alert({ evidence: [device('dev-1'), loopback] }), alert({ evidence: [device('dev-2'), loopback] }));
     assert.equal((await svc.listIncidents()).items.length, 2);
+    const c2: Evidence = { kind: 'ip', key: '203.0.113.9', label: 'c2', role: 'Related' };
+    await raise(alert({ evidence: [device('dev-3'), c2] }), alert({ evidence: [device('dev-4'), c2] }));
+    assert.equal((await svc.listIncidents()).items.length, 3);
   });
 
   test('alerts sharing an entity but further apart than the window open separate incidents', async () => {

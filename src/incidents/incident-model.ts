@@ -46,6 +46,15 @@ export const CORRELATING_KINDS: ReadonlySet<EntityKind> = new Set<EntityKind>([
   'device', 'user', 'mailbox', 'file', 'process', 'ip', 'url', 'sender',
 ]);
 
+/** Addresses that every device has or talks to carry no signal about an attack (loopback, unspecified, link-local, multicast). */
+const NOISE_IP = /^(127\.|0\.0\.0\.0$|169\.254\.|22[4-9]\.|23\d\.|255\.255\.255\.255$|::1?$|fe[89ab][0-9a-f]:|ff[0-9a-f]{2}:)/i;
+
+/** Whether an evidence entity links alerts into one incident. */
+export function correlates(kind: EntityKind, key: string): boolean {
+  if (!CORRELATING_KINDS.has(kind) || key === '') return false;
+  return kind !== 'ip' || !NOISE_IP.test(key);
+}
+
 /** An alert as the API shows it (Graph security alert, plus Vigil's dedup count and suppression). */
 export interface Alert {
   readonly id: string;

@@ -12,7 +12,7 @@ import { VigilError } from '../errors/index.js';
 import { SEVERITIES, type DomainEvents, type DomainEventType, type RaisedAlert, type RiskLevel, type Severity } from '../schema/index.js';
 import type { Store } from '../store/index.js';
 import {
-  CORRELATING_KINDS, RISK_ORDER, SEVERITY_RANK, entityId, maxSeverity, parseClassification, parseDetermination,
+  correlates, RISK_ORDER, SEVERITY_RANK, entityId, maxSeverity, parseClassification, parseDetermination,
   type Alert, type AlertStatus, type Classification, type Comment, type Determination, type Incident, type IncidentDetail,
   type IncidentStatus, type RiskEntry, type SuppressionRule, type SuppressionRuleInput,
 } from './incident-model.js';
@@ -322,7 +322,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         const data = parseJson<Partial<AlertData>>(a.data, {});
         addTraits(inc, a.title, a.detection_source, a.category, data.tactics ?? []);
         for (const e of data.evidence ?? []) {
-          if (e && typeof e.key === 'string' && e.key !== '' && CORRELATING_KINDS.has(e.kind)) addEntity(inc, entityId(e.kind, e.key), e.kind, e.key);
+          if (e && typeof e.key === 'string' && correlates(e.kind, e.key)) addEntity(inc, entityId(e.kind, e.key), e.kind, e.key);
         }
       }
     }
@@ -515,7 +515,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const devices: string[] = [];
     const users: string[] = [];
     for (const e of raised.evidence) {
-      if (!e || typeof e.key !== 'string' || e.key === '' || !CORRELATING_KINDS.has(e.kind)) continue;
+      if (!e || typeof e.key !== 'string' || !correlates(e.kind, e.key)) continue;
       const ent = entityId(e.kind, e.key);
       const role = e.role === 'Impacted' ? 'Impacted' : 'Related';
       if (entities.some((x) => x[0] === ent && x[4] === role)) continue;
