@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../src/store/index.js';
-import { createHuntingService, HUNTING_INDEXES, KQL_SQL_FUNCTIONS_MODULE } from '../src/hunting/index.js';
+import { createHuntingService, HUNTING_INDEXES, HUNTING_TEXT_INDEXES, KQL_SQL_FUNCTIONS_MODULE } from '../src/hunting/index.js';
 
 const ROWS = Number(process.env.HUNT_BENCH_ROWS ?? 10_000_000);
 const NET_ROWS = Math.max(1, Math.floor(ROWS / 10));
@@ -81,12 +81,15 @@ try {
     }
   })();
   const seeded = performance.now();
-  // The indexes advanced hunting relies on (HUNTING_INDEXES, which the store should create), then planner statistics.
+  // The indexes advanced hunting relies on (HUNTING_INDEXES, which the store should create), the opt-in
+  // trigram text indexes (HUNTING_TEXT_INDEXES), then planner statistics.
   for (const ddl of HUNTING_INDEXES) db.exec(ddl);
+  const indexed = performance.now();
+  for (const ddl of HUNTING_TEXT_INDEXES) db.exec(ddl);
+  const texted = performance.now();
   db.exec('ANALYZE');
   db.close();
-  const indexed = performance.now();
-  console.log(`seeded ${ROWS.toLocaleString('en')} DeviceProcessEvents + ${NET_ROWS.toLocaleString('en')} DeviceNetworkEvents rows in ${((seeded - t0) / 1000).toFixed(1)} s, indexes + ANALYZE in ${((indexed - seeded) / 1000).toFixed(1)} s`);
+  console.log(`seeded ${ROWS.toLocaleString('en')} DeviceProcessEvents + ${NET_ROWS.toLocaleString('en')} DeviceNetworkEvents rows in ${((seeded - t0) / 1000).toFixed(1)} s; indexes ${((indexed - seeded) / 1000).toFixed(1)} s, text indexes ${((texted - indexed) / 1000).toFixed(1)} s, ANALYZE ${((performance.now() - texted) / 1000).toFixed(1)} s`);
 
   const store = await createSqliteStore({ file, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE });
   const hunting = createHuntingService({ store, timeoutMs: 600_000 });

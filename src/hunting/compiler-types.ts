@@ -23,6 +23,10 @@ export interface SExpr {
 export interface Relation {
   readonly sql: string;
   readonly columns: readonly Column[];
+  /** The table whose rows this still is (after where/extend), so the compiler can use its indexes. */
+  readonly table?: string;
+  /** Columns the filters since the table read refer to (with `table`, to know when an index covers a query). */
+  readonly touched?: ReadonlySet<string>;
 }
 
 export type Binding =
@@ -45,6 +49,8 @@ export interface Scope {
   readonly alias: string | null;
   /** Names defined earlier in the same operator (extend a = …, b = a + 1) → their SQL. */
   readonly local: Map<string, SExpr>;
+  /** The table whose original rows these are (a text index may serve string filters), if any. */
+  readonly table?: string;
   /** True inside summarize/make-series aggregations. */
   readonly aggregate: boolean;
   /** True inside `search`/`find` predicates: a bare string searches every string column. */

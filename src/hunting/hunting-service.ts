@@ -57,10 +57,27 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const maxRows = options.maxRows ?? 30_000;
   const clock = options.now ?? Date.now;
 
+  // Trigram text indexes the database has (HUNTING_TEXT_INDEXES), looked up at most once a minute.
+  let textIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  let textIndexesAt = -Infinity;
+  const refreshTextIndexes = async () => {
+    if (performance.now() - textIndexesAt < 60_000) return;
+    textIndexesAt = performance.now();
+    const found = await options.store.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_\\_text\\_%' ESCAPE '\\'`, [], { maxRows: 1000 });
+    const map = new Map<string, Set<string>>();
+    for (const [name] of found.rows) {
+      const m = /^(.+)__text_(.+)$/.exec(String(name));
+      if (!m || /_(data|idx|config|docsize|content)$/.test(m[2])) continue;
+      if (!map.has(m[1])) map.set(m[1], new Set());
+      map.get(m[1])!.add(m[2]);
+    }
+    textIndexes = map;
+  };
+
   const compileWith = (query: string, o: HuntOptions, now: number, probes: ReadonlyMap<number, readonly string[]>): CompiledQuery => {
     if (typeof query !== 'string' || !query.trim()) throw new VigilError('kql_syntax', 400, 'The query is empty');
     const tree = parseKql(query);
-    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq });
+    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq, textIndexes });
   };
 
   return {
@@ -75,6 +92,7 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
     async hunt(query, o = {}) {
       const started = performance.now();
       const now = clock();
+      await refreshTextIndexes();
       // bag_unpack/pivot columns depend on the data: read the distinct keys first, then compile again.
       const probes = new Map<number, readonly string[]>();
       let compiled: CompiledQuery | undefined;

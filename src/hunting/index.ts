@@ -16,6 +16,6 @@ export { registerKqlSqliteFunctions, registerSqlFunctions, tuneKqlReadConnection
  * connection gets the kql_* SQL functions: `createSqliteStore({ file, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE })`.
  */
 export const KQL_SQL_FUNCTIONS_MODULE: string = new URL('./sqlite-functions.ts', import.meta.url).href;
-export { HUNTING_INDEXES } from './hunting-indexes.js';
+export { HUNTING_INDEXES, HUNTING_TEXT_INDEXES, TEXT_INDEXED_COLUMNS } from './hunting-indexes.js';
 export { createCustomDetections, validateRule, MAX_ALERTS_PER_RUN } from './custom-detections.js';
 export type { CustomDetections, CustomDetectionOptions, Rule as CustomDetectionRule, RuleInput as CustomDetectionRuleInput, RuleFrequency, EntityMapping, RunReport } from './custom-detections.js';

@@ -10,6 +10,7 @@ import type { Expr, JoinKey, NamedExpr, Query, SortItem, TabularOp } from './kql
 import { compileAggregate, compileFunction, deriveAggName, isAggregateName } from './kql-functions.js';
 import { likeEscape, type SqlDialect } from './sql-dialect.js';
 import { tableFunction } from './table-functions.js';
+import { INDEXED_LEADING_COLUMNS, textIndexName } from './hunting-indexes.js';
 
 export interface CompileOptions {
   readonly dialect: SqlDialect;
@@ -24,6 +25,8 @@ export interface CompileOptions {
   readonly probes?: ReadonlyMap<number, readonly string[]>;
   /** Only rows with _Seq above this, per table (continuous custom detections read just the new rows). */
   readonly sinceSeq?: ReadonlyMap<string, number>;
+  /** Trigram text indexes present in the database: table → indexed columns (HUNTING_TEXT_INDEXES). */
+  readonly textIndexes?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Tables that exist; defaults to every canonical table. */
   readonly tables?: ReadonlyMap<string, { readonly columns: readonly { readonly name: string; readonly type: string }[] }>;
 }
@@ -55,7 +58,7 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     aliasCounter: 0,
     tablesRead: new Set(),
   };
-  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map(), options.sinceSeq ?? new Map());
+  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map(), options.sinceSeq ?? new Map(), options.textIndexes ?? new Map());
   let rel = compiler.compileQuery(query, { parent: null, names: new Map() });
   if (rel.columns.some((c) => isHidden(c.name))) rel = compiler.reselect(rel, rel.columns.filter((c) => !isHidden(c.name)));
   const withClause = ctx.ctes.length ? `WITH ${ctx.ctes.map((c) => `${c.name} AS (${c.sql})`).join(', ')} ` : '';
@@ -68,10 +71,11 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
   });
 }
 
-/** Hidden column carrying _IngestedAt for ingestion_time(); never shown in results. */
+/** Hidden columns (never shown): _IngestedAt for ingestion_time(), _Seq for text-index lookups. */
 const HIDDEN_INGESTION = '$IngestionTime';
+const HIDDEN_SEQ = '$Seq';
 export function isHidden(name: string): boolean {
-  return name.startsWith(HIDDEN_INGESTION);
+  return name.startsWith(HIDDEN_INGESTION) || name.startsWith(HIDDEN_SEQ);
 }
 
 const STRING_TYPES = new Set<KqlType>(['string', 'guid']);
@@ -96,6 +100,7 @@ export class Compiler {
     private readonly tables: NonNullable<CompileOptions['tables']>,
     private readonly probes: ReadonlyMap<number, readonly string[]> = new Map(),
     private readonly sinceSeq: ReadonlyMap<string, number> = new Map(),
+    private readonly textIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
   ) {}
 
   /** Distinct values the data holds for an operator at `pos`; `sql` yields them in column "v". */
@@ -258,8 +263,9 @@ export class Compiler {
     const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
     // The row's ingestion time travels as a hidden column until the first project/summarize (ingestion_time()).
     return {
-      sql: `SELECT ${list}, ${this.q('_IngestedAt')} AS ${this.q(HIDDEN_INGESTION)} FROM ${this.q(name)}${where}`,
-      columns: [...cols, { name: HIDDEN_INGESTION, type: 'datetime' }],
+      sql: `SELECT ${list}, ${this.q('_IngestedAt')} AS ${this.q(HIDDEN_INGESTION)}, ${this.q('_Seq')} AS ${this.q(HIDDEN_SEQ)} FROM ${this.q(name)}${where}`,
+      columns: [...cols, { name: HIDDEN_INGESTION, type: 'datetime' }, { name: HIDDEN_SEQ, type: 'long' }],
+      table: name,
     };
   }
 
@@ -322,7 +328,7 @@ export class Compiler {
   /** Rows of `rel` with expression-level access, wrapped so its columns can be referenced as alias."col". */
   from(rel: Relation): { alias: string; scope: Scope; fromSql: string } {
     const alias = this.alias();
-    return { alias, scope: { columns: rel.columns, alias, local: new Map(), aggregate: false }, fromSql: `(${rel.sql}) AS ${alias}` };
+    return { alias, scope: { columns: rel.columns, alias, local: new Map(), aggregate: false, table: rel.table }, fromSql: `(${rel.sql}) AS ${alias}` };
   }
 
   col(alias: string | null, name: string): string {
@@ -338,7 +344,8 @@ export class Compiler {
       case 'where': {
         const f = this.from(input);
         const p = this.scalar(op.predicate, f.scope, env);
-        return { sql: `SELECT * FROM ${f.fromSql} WHERE ${this.truthy(p)}`, columns: input.columns };
+        const touched = input.table ? new Set([...(input.touched ?? []), ...identsOf(op.predicate)]) : undefined;
+        return { sql: `SELECT * FROM ${f.fromSql} WHERE ${this.truthy(p)}`, columns: input.columns, table: input.table, touched };
       }
       case 'extend': {
         const f = this.from(input);
@@ -660,6 +667,25 @@ export class Compiler {
     // otherwise each arg_max/arg_min ranks rows per group with a window function.
     const bare = this.d.bareColumnArgMax && argCalls.length === 1 && minMaxCount === 0;
     let source = input;
+    // SQLite groups by sorting into a temporary B-tree. When the first key leads an index of the table
+    // ((DeviceName, Timestamp), …), feeding the rows in key order lets it aggregate as a stream: only
+    // the rest of the key is sorted, per block, and the first groups are ready before the scan ends.
+    // Only when the (Column, Timestamp) index covers everything the query reads, else ordered access
+    // would fetch every row at random.
+    const leading = by[0]?.expr;
+    let streamKeys: SExpr[] | null = null;
+    const covered = new Set(['Timestamp', leading?.kind === 'ident' ? leading.name : '']);
+    const indexed = input.table !== undefined && leading?.kind === 'ident' && INDEXED_LEADING_COLUMNS.get(input.table)?.has(leading.name)
+      && [...(input.touched ?? []), ...by.flatMap((b) => identsOf(b.expr)), ...aggs.flatMap((a) => identsOf(a.expr))].every((n) => covered.has(n));
+    if (indexed && !argCalls.length) {
+      const o = this.from(input);
+      streamKeys = by.map((b) => this.scalar(b.expr, o.scope, env));
+      const keyCols = streamKeys.map((k, i) => `${k.sql} AS "_k${i}"`);
+      source = {
+        sql: `SELECT ${o.alias}.*, ${keyCols.join(', ')} FROM ${o.fromSql} ORDER BY ${streamKeys.map((_, i) => `"_k${i}"`).join(', ')}`,
+        columns: [...input.columns, ...streamKeys.map((k, i) => ({ name: `_k${i}`, type: k.type }))],
+      };
+    }
     if (argCalls.length && !bare) {
       const pre = this.from(input);
       const part = by.map((b) => this.scalar(b.expr, pre.scope, env).sql);
@@ -684,7 +710,11 @@ export class Compiler {
       return name;
     };
     const byItems = by.map((b, i) => {
-      const s = this.scalar(b.expr, f.scope, env);
+      // Unary + keeps SQLite from reading a non-covering index in key order to skip the sort: that is a
+      // random row fetch per input row, far slower than scanning and sorting.
+      const s = streamKeys
+        ? { sql: this.col(f.alias, `_k${i}`), type: streamKeys[i].type }
+        : ((k) => (this.d.name === 'sqlite' && b.expr.kind === 'ident' ? { ...k, sql: `+${k.sql}` } : k))(this.scalar(b.expr, f.scope, env));
       return { name: uniq(b.name ?? deriveByName(b.expr, i)), s };
     });
     const outAggs: { name: string; s: SExpr }[] = [];
@@ -1121,9 +1151,28 @@ export class Compiler {
         return { sql: `(COALESCE(${l.sql}, '') = COALESCE(${r.sql}, '') COLLATE NOCASE)`, type: 'bool' };
       case '!~':
         return { sql: `(COALESCE(${l.sql}, '') <> COALESCE(${r.sql}, '') COLLATE NOCASE)`, type: 'bool' };
-      default:
-        return this.stringOp(op, l, r, e.pos);
+      default: {
+        const base = this.stringOp(op, l, r, e.pos);
+        const narrowed = this.textIndexFilter(op, e.left, r, scope);
+        return narrowed ? { sql: `(${narrowed} AND ${base.sql})`, type: 'bool' } : base;
+      }
     }
+  }
+
+  /**
+   * With a trigram index on the column (HUNTING_TEXT_INDEXES), a positive substring/term filter on a
+   * literal of 3+ characters first narrows the rows to those the index finds.
+   */
+  textIndexFilter(op: string, left: Expr, r: SExpr, scope: Scope): string | null {
+    if (!['has', 'contains', 'startswith', 'endswith', 'has_cs', 'contains_cs', 'startswith_cs', 'endswith_cs', 'hasprefix', 'hassuffix'].includes(op)) return null;
+    if (left.kind !== 'ident' || !scope.table || !this.textIndexes.get(scope.table)?.has(left.name)) return null;
+    if (!scope.columns.some((c) => c.name === HIDDEN_SEQ) || scope.local.has(left.name)) return null;
+    // FTS5 serves LIKE without ESCAPE only, so literals with LIKE wildcards are left to the scan.
+    if (!r.isConst || typeof r.value !== 'string' || [...r.value].length < 3 || /[%_\\]/.test(r.value)) return null;
+    const v = r.value;
+    const pattern = op.startsWith('startswith') ? `${v}%` : op.startsWith('endswith') ? `%${v}` : `%${v}%`;
+    const fts = this.q(textIndexName(scope.table, left.name));
+    return `${this.col(scope.alias, HIDDEN_SEQ)} IN (SELECT rowid FROM ${fts} WHERE ${this.q(left.name)} LIKE ${this.d.string(pattern)})`;
   }
 
   /** has / contains / startswith / endswith / matches regex and their _cs and negated forms. */
@@ -1329,6 +1378,21 @@ function pathName(e: Expr): string | null {
       return `${base}_${String(e.index.value)}`;
     }
     default: return null;
+  }
+}
+
+/** Every identifier an expression mentions (columns and let names alike). */
+export function identsOf(e: Expr): string[] {
+  switch (e.kind) {
+    case 'ident': return [e.name];
+    case 'member': case 'index': return identsOf(e.object);
+    case 'call': return e.args.flatMap(identsOf);
+    case 'binary': return [...identsOf(e.left), ...identsOf(e.right)];
+    case 'unary': return identsOf(e.operand);
+    case 'inList': return [...identsOf(e.left), ...e.list.flatMap(identsOf)];
+    case 'between': return [...identsOf(e.left), ...identsOf(e.low), ...identsOf(e.high)];
+    case 'literal': case 'star': return [];
+    default: return ['*'];
   }
 }
 
