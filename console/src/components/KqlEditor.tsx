@@ -51,7 +51,7 @@ export function suggest(text: string, caret: number): { from: number; items: Sug
     const cols = new Map<string, string>();
     for (const t of used.length ? used : TABLE_NAMES) for (const c of SCHEMA.get(t) ?? []) if (!cols.has(c.name)) cols.set(c.name, c.type);
     items = [
-      ...[...cols].filter(([c]) => match(c)).map(([c, type]) => ({ label: c, kind: 'column' as const, detail: type })),
+      ...[...cols].filter(([c]) => match(c)).sort(([a], [b]) => a.length - b.length).map(([c, type]) => ({ label: c, kind: 'column' as const, detail: type })),
       ...FUNCTIONS.filter(match).map((f) => ({ label: f, kind: 'function' as const })),
       ...[...KEYWORDS].filter((k) => word && match(k)).map((k) => ({ label: k, kind: 'keyword' as const })),
       ...TABLE_NAMES.filter((t) => word && match(t)).map((t) => ({ label: t, kind: 'table' as const })),
@@ -90,7 +90,12 @@ export function KqlEditor({ value, onChange, onRun, label }: { value: string; on
     if (!open) return;
     if (e.key === 'ArrowDown') { e.preventDefault(); setActive((a) => (a + 1) % open.items.length); }
     else if (e.key === 'ArrowUp') { e.preventDefault(); setActive((a) => (a - 1 + open.items.length) % open.items.length); }
-    else if (e.key === 'Enter' || e.key === 'Tab') { e.preventDefault(); accept(open.items[active]); }
+    else if (e.key === 'Enter' || e.key === 'Tab') {
+      // Nothing left to complete (the word is already the suggestion): Enter is a new line again.
+      if (value.slice(open.from, open.caret) === open.items[active].label) { setOpen(null); if (e.key === 'Tab') e.preventDefault(); return; }
+      e.preventDefault();
+      accept(open.items[active]);
+    }
     else if (e.key === 'Escape') { e.preventDefault(); setOpen(null); }
   };
   const caretPos = (() => {

@@ -8,23 +8,11 @@ import { ago, str, time, titleCase } from '../format';
 import { useAction, useApi } from '../hooks';
 import { useLive } from '../live';
 import type { ActionRecord, Alert, Device as DeviceModel } from '../model';
+import { isolationFromActions } from '../isolation';
 import { Link, useSearchParams } from '../router';
 
 const DEVICE_TABLES = ['DeviceProcessEvents', 'DeviceFileEvents', 'DeviceNetworkEvents', 'DeviceLogonEvents', 'DeviceEvents', 'DeviceRegistryEvents'];
 const RANGES: Record<string, number> = { '1h': 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5 };
-
-/** The isolation state from the device's own record, else from its latest isolate/release action. */
-export function isolationFromActions(actions: ActionRecord[]): string {
-  const last = actions.filter((a) => a.kind === 'isolate' || a.kind === 'release').sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-  if (!last) return 'not isolated';
-  if (last.kind === 'isolate') {
-    if (last.state === 'succeeded') return 'isolated';
-    if (last.state === 'failed' || last.state === 'rejected' || last.state === 'timedOut') return 'not isolated';
-    return `isolation ${titleCase(last.state).toLowerCase()}`;
-  }
-  if (last.state === 'succeeded') return 'not isolated';
-  return `release ${titleCase(last.state).toLowerCase()}`;
-}
 
 export default function Device({ params }: { params: Record<string, string> }) {
   const id = params.id;
