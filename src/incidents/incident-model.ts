@@ -152,6 +152,8 @@ export interface IncidentDetail extends Incident {
   readonly timeline: readonly TimelineEntry[];
   /** Set when the id asked for was merged into this incident. */
   readonly redirectedFrom?: string;
+  /** Set when the incident has more alerts than the detail view carries (1,000); page them with GET /alerts?incidentId=. */
+  readonly alertsTruncated?: boolean;
 }
 
 /**

@@ -168,13 +168,17 @@ export async function resolveIncidentRow(db: Kysely<any>, id: string): Promise<{
   return row.id === id ? { row } : { row, redirectedFrom: id };
 }
 
+/** The detail view carries at most this many alerts (the earliest); the rest page through GET /alerts?incidentId=. */
+const MAX_DETAIL_ALERTS = 1000;
+
 export async function incidentDetail(db: Kysely<any>, id: string): Promise<IncidentDetail | undefined> {
   const found = await resolveIncidentRow(db, id);
   if (!found) return undefined;
   const incident = incidentFromRow(found.row);
   const alertRows = await db.selectFrom('incident_alerts').selectAll().where('incident_id', '=', incident.id)
-    .orderBy('first_activity', 'asc').orderBy('id', 'asc').execute();
-  const alerts = alertRows.map((r) => alertFromRow(r, false));
+    .orderBy('first_activity', 'asc').orderBy('id', 'asc').limit(MAX_DETAIL_ALERTS + 1).execute();
+  const truncated = alertRows.length > MAX_DETAIL_ALERTS;
+  const alerts = alertRows.slice(0, MAX_DETAIL_ALERTS).map((r) => alertFromRow(r, false));
   const entities = new Map<string, { kind: any; key: string; label: string; roles: Set<any>; alertIds: Set<string> }>();
   for (const a of alerts) {
     for (const ev of a.evidence) {
@@ -207,6 +211,7 @@ export async function incidentDetail(db: Kysely<any>, id: string): Promise<Incid
     activity,
     timeline,
     ...(found.redirectedFrom ? { redirectedFrom: found.redirectedFrom } : {}),
+    ...(truncated ? { alertsTruncated: true } : {}),
   };
 }
 
