@@ -234,6 +234,16 @@ describe('TAXII 2.1 server and client', () => {
     assert.deepEqual([rejected.status, rejected.body.failure_count], [202, 1]);
   });
 
+  test('deleting an indicator object from the collection deletes the Vigil indicator', async () => {
+    const id = OTHERS[0].id;
+    assert.ok(t.platform.intel.exportAll().some((i) => i.stixId === id));
+    assert.equal((await taxii(`${collectionPath}objects/${id}/`, { token: readerToken, method: 'DELETE' })).status, 403);
+    const deleted = await taxii(`${collectionPath}objects/${id}/`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    assert.equal((await taxii(`${collectionPath}objects/${id}/`)).status, 404);
+    assert.equal(t.platform.intel.exportAll().some((i) => i.stixId === id), false);
+  });
+
   test('the TAXII client polls the collection page by page and then only what is new', async () => {
     const received: StixObject[] = [];
     const client = createTaxiiClient({ collectionUrl, token: readerToken, pageSize: 3, onObjects: (objects) => { received.push(...objects); } });
