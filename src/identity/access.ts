@@ -3,7 +3,7 @@ import type { Bus } from '../bus/index.js';
 import type { Store } from '../store/index.js';
 import type { Posture } from '../posture/index.js';
 import type { ComplianceState, RiskLevel } from '../schema/index.js';
-import type { Accounts } from './accounts.js';
+import type { Accounts, Principal } from './accounts.js';
 import { createCaPolicies, type CaPolicies } from './conditional-access.js';
 import { createDirectory, type Directory } from './directory.js';
 import { loadIdentityKeys } from './keys.js';
@@ -35,6 +35,12 @@ export interface Access {
   readonly directory: Directory;
   readonly policies: CaPolicies;
   readonly userActions: IdentityUserActions;
+  /**
+   * The console signs analysts in through the provider (client 'vigil-console', public, PKCE; resource
+   * <base>/api). This turns such an access token into an API principal with the user's role, after the
+   * same Conditional Access checks as at sign-in, on every request; undefined when invalid or refused.
+   */
+  authenticateAccessToken(token: string): Promise<Principal | undefined>;
   /** Call once the platform's public URL is known (after listen). */
   start(baseUrl: string): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +57,9 @@ export interface AccessOptions {
   readonly now?: () => number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, detail?: unknown) => void;
 }
+
+/** The console's OAuth client, registered at start. */
+export const CONSOLE_CLIENT_ID = 'vigil-console';
 
 /** CAEP risk levels are LOW, MEDIUM and HIGH only; no risk is expressed as LOW. */
 function caepLevel(level: RiskLevel): 'LOW' | 'MEDIUM' | 'HIGH' {
@@ -145,6 +154,7 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
     }, { name: 'identity.caep-user' }),
   ];
 
+  let base = '';
   const findUser = async (userKey: string) => {
     const key = userKey.toLowerCase();
     return accounts.findUserByName(key.includes('@') ? key.split('@')[0] : key);
@@ -175,7 +185,23 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
         await bus.publish('user.risk-changed', { userId: userKey.toLowerCase(), old, new: 'high', reason: why });
       },
     },
+    async authenticateAccessToken(token) {
+      const claims = await oidc.verifyAccessToken(token, `${base}/api`);
+      if (!claims || claims.client_id !== CONSOLE_CLIENT_ID) return undefined;
+      const checked = await oidc.checkRequest(claims);
+      if ('denied' in checked) return undefined;
+      return { kind: 'user', id: checked.user.id, name: checked.user.username, role: checked.user.role };
+    },
     async start(baseUrl) {
+      base = baseUrl.replace(/\/$/, '');
+      // The console's client follows the public URL (it may change between runs).
+      const redirectUris = [`${base}/`, `${base}/oidc-callback`];
+      const existing = await directory.getApp(CONSOLE_CLIENT_ID);
+      if (!existing) {
+        await directory.createApp({ id: CONSOLE_CLIENT_ID, name: 'Vigil console', redirectUris, resource: `${base}/api`, grantTypes: ['authorization_code', 'refresh_token'], confidential: false });
+      } else if (existing.resource !== `${base}/api` || JSON.stringify(existing.redirectUris) !== JSON.stringify(redirectUris)) {
+        await directory.updateApp(CONSOLE_CLIENT_ID, { redirectUris, resource: `${base}/api` });
+      }
       oidc.start(baseUrl);
       await transmitter.start(baseUrl);
     },

@@ -2,7 +2,7 @@
 export { createAccounts, ROLES } from './accounts.js';
 export type { Accounts, AccountsOptions, Principal, Role, User, Sensor, Enrollment, EnrollInput } from './accounts.js';
 // Access (issue 5): the OIDC provider, Conditional Access, SSF/CAEP transmitter.
-export { createAccess } from './access.js';
+export { createAccess, CONSOLE_CLIENT_ID } from './access.js';
 export type { Access, AccessOptions, IdentityUserActions } from './access.js';
 export { OIDC_PREFIX, SSF_RESOURCE_PATH } from './oidc.js';
 export type { OidcProvider } from './oidc.js';

@@ -62,6 +62,11 @@ export interface OidcProvider {
   revokeUser(userId: string): Promise<{ grants: number }>;
   /** Accounts user ids with grants bound to the device. */
   usersOfDevice(deviceId: string): Promise<string[]>;
+  /**
+   * Per-request check of a verified access token for an API Vigil itself serves (the console's): the user
+   * must still exist and be unblocked, and Conditional Access for the token's app and device must pass now.
+   */
+  checkRequest(claims: Record<string, unknown>): Promise<{ user: User } | { denied: string }>;
 }
 
 interface Binding { grantId: string; deviceId: string | null; accountId: string; clientId: string; createdAt: number }
@@ -387,6 +392,16 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
       await revokeGrants(grants.map((r: any) => r.id));
       await db.deleteFrom('oidc_state').where('model', '=', 'Session').where('account_id', '=', userId).execute();
       return { grants: grants.length };
+    },
+    async checkRequest(claims) {
+      const user = await accounts.getUser(String(claims.sub ?? ''));
+      if (!user) return { denied: 'unknown user' };
+      const blocked = await blockOf(user);
+      if (blocked) return { denied: blocked.description };
+      const app = await directory.getApp(String(claims.client_id ?? ''));
+      if (!app) return { denied: 'unknown app' };
+      const { decision } = await decide(user, app, typeof claims.did === 'string' ? claims.did : null);
+      return decision.allowed ? { user } : { denied: describe(decision) };
     },
     async usersOfDevice(deviceId) {
       const rows = await db.selectFrom('idp_grant_devices').select('account_id').where('device_id', '=', deviceId).execute();

@@ -11,6 +11,14 @@ import { OIDC_PREFIX, type Access } from '../../identity/index.js';
 export function registerSsfRoutes(app: FastifyInstance, deps: { access: Access }) {
   const { access } = deps;
 
+  // Console sign-in through the provider: a Vigil access token for <base>/api is a principal too
+  // (after app.ts's own tokens were tried), re-checked against Conditional Access on every request.
+  app.addHook('onRequest', async (request) => {
+    if (request.principal || !request.url.startsWith('/api/')) return;
+    const match = /^Bearer\s+(\S+\.\S+\.\S+)$/i.exec(request.headers.authorization ?? '');
+    if (match) request.principal = await access.authenticateAccessToken(match[1]);
+  });
+
   const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     access.oidc.handle(request.raw, reply.raw);
