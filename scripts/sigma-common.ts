@@ -20,19 +20,4 @@ export function sigmaRuleSources(root = SIGMA_DATA): RuleSource[] {
   return dirs.flatMap((d) => walk(join(root, d), /\.ya?ml$/)).map((file) => ({ file, text: readFileSync(file, 'utf8'), pack: 'sigmahq' }));
 }
 
-/** evtx_dump files hold one object or several concatenated objects (neither an array nor JSON Lines). */
-export function splitConcatenatedJson(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0; let inStr = false; let esc = false; let start = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inStr) {
-      if (esc) esc = false; else if (c === 92) esc = true; else if (c === 34) inStr = false;
-      continue;
-    }
-    if (c === 34) inStr = true;
-    else if (c === 123) { if (depth === 0) start = i; depth++; }
-    else if (c === 125) { depth--; if (depth === 0 && start >= 0) { out.push(JSON.parse(text.slice(start, i + 1))); start = -1; } }
-  }
-  return out;
-}
+export { splitConcatenatedJson } from '../src/detection/index.js';
