@@ -82,10 +82,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const deviceName = hostname();
   const ids = createReportIds(state);
   const health = (await state.readJson<{ droppedRows?: number }>('health.json')) ?? {};
+  let healthWrite: Promise<void> = Promise.resolve();
   const queue = await createTelemetryQueue({
     client, spoolDir: state.path('spool'), maxSpoolBytes: options.maxSpoolBytes, flushIntervalMs: options.flushIntervalMs, log,
     droppedBefore: health.droppedRows ?? 0,
-    onDropped: (droppedRows) => void state.writeJson('health.json', { droppedRows }).catch(() => {}),
+    onDropped: (droppedRows) => { healthWrite = healthWrite.then(() => state.writeJson('health.json', { droppedRows })).catch(() => {}); },
   });
 
   const emit = (table: TableName, row: Record<string, unknown>) => {
@@ -389,6 +390,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         await processes?.close();
         await Promise.all([commands.close(), feed.close()]);
         await queue.close();
+        await healthWrite;
         client.close();
       })();
       return closing;

@@ -1,6 +1,7 @@
 // `vigil agent`: the Linux endpoint sensor, in the foreground (deploy/vigil-agent.service runs it under systemd).
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { VigilError } from '../errors/index.js';
 import { createAgent } from '../agent/index.js';
 
@@ -71,4 +72,17 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv): Promise<
   });
   await agent.close();
   return 0;
+}
+
+// Run directly (`node --import tsx src/cli/agent.ts …`, as deploy/vigil-agent.service does), the agent loads
+// only its own modules — not the platform's, which `bin/vigil.js` pulls in for every command — and so
+// stays small in memory.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runAgent(process.argv.slice(2), process.env).then(
+    (code) => { process.exitCode = code; },
+    (error) => {
+      process.stderr.write(`vigil agent: ${error instanceof VigilError && error.expose ? error.message : (error as Error).stack ?? String(error)}\n`);
+      process.exitCode = error instanceof VigilError && error.expose ? 2 : 1;
+    },
+  );
 }
