@@ -35,6 +35,9 @@ test('roles: readers list, analysts and up create, sensors only read the feed', 
   const listed = await t.api('/api/v1/indicators?type=domain', { token: reader });
   assert.equal(listed.status, 200);
   assert.deepEqual(listed.body.indicators.map((i: any) => i.value), ['roles.example']);
+  const searched = await t.api('/api/v1/indicators?q=ROLES', { token: reader });
+  assert.deepEqual(searched.body.indicators.map((i: any) => i.value), ['roles.example']);
+  assert.deepEqual((await t.api('/api/v1/indicators?q=100%25', { token: reader })).body.indicators, []);
   assert.equal((await t.api('/api/v1/indicators', { token: sensorA })).status, 403);
   assert.equal((await feed(admin, 0)).status, 403);
   assert.equal((await t.api(`/api/v1/indicators/${created.body.id}`, { token: admin, method: 'DELETE' })).status, 204);
