@@ -1,9 +1,11 @@
 import { useMemo } from 'react';
-import { Card, Badge, ErrorView, KeyValues, Loading, PageHeader } from '../components/ui';
+import { api } from '../api';
+import { RequireRole } from '../auth';
+import { Card, Badge, ErrorView, KeyValues, Loading, PageHeader, Result } from '../components/ui';
 import { DataTable, type Column } from '../components/DataTable';
 import { ProcessTree } from '../components/ProcessTree';
 import { str, time, titleCase } from '../format';
-import { useApi } from '../hooks';
+import { useAction, useApi } from '../hooks';
 import type { Alert as AlertModel, EventRef } from '../model';
 import { Link, navigate } from '../router';
 import { EntityLink } from './Incident';
@@ -26,7 +28,12 @@ export function relatedQuery(alert: AlertModel): string {
 }
 
 export default function Alert({ params }: { params: Record<string, string> }) {
-  const { data: alert, error, loading } = useApi<AlertModel>(`/api/v1/alerts/${encodeURIComponent(params.id)}`);
+  const { data: alert, error, loading, reload } = useApi<AlertModel>(`/api/v1/alerts/${encodeURIComponent(params.id)}`);
+  const act = useAction();
+  const setStatus = (status: string) => act.run(async () => {
+    await api.patch(`/api/v1/alerts/${encodeURIComponent(params.id)}`, { status });
+    reload();
+  }, `Alert ${status === 'resolved' ? 'resolved' : status === 'new' ? 'reopened' : 'in progress'}.`);
   const events = alert?.events ?? [];
   const eventColumns = useMemo<Column<EventRef>[]>(() => {
     const names = new Set<string>();
@@ -47,6 +54,15 @@ export default function Alert({ params }: { params: Record<string, string> }) {
         {alert.incidentId ? <Link to={`/incidents/${encodeURIComponent(alert.incidentId)}`}>← Incident</Link> : null}
         <button type="button" className="primary" onClick={() => navigate(`/hunting?q=${encodeURIComponent(relatedQuery(alert))}`)}>Hunt for related events</button>
       </PageHeader>
+      <RequireRole role="analyst">
+        <div className="card page-actions" role="group" aria-label="Alert status">
+          {alert.status !== 'resolved'
+            ? <button type="button" disabled={act.pending} onClick={() => setStatus('resolved')}>Resolve alert</button>
+            : <button type="button" disabled={act.pending} onClick={() => setStatus('new')}>Reopen alert</button>}
+          {alert.status === 'new' ? <button type="button" disabled={act.pending} onClick={() => setStatus('inProgress')}>Mark in progress</button> : null}
+          <Result error={act.error} done={act.done} what="Alert update" />
+        </div>
+      </RequireRole>
       <div className="grid-2">
         <Card title="Details">
           {alert.description ? <p className="pre">{alert.description}</p> : null}

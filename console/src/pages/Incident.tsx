@@ -164,6 +164,21 @@ function EvidenceTab({ incident, actions, investigations, actionsError, onChange
     { id: 'verdict', label: 'Verdict', width: '120px', value: verdictOf, render: (e) => <Badge value={verdictOf(e)} kind="state" /> },
     { id: 'alert', label: 'Alert', width: '200px', value: (e) => e.alertId ?? '', render: (e) => e.alertId ? <Link to={`/alerts/${encodeURIComponent(e.alertId)}`}>{(incident.alerts ?? []).find((a) => a.id === e.alertId)?.title ?? e.alertId}</Link> : null },
   ];
+  const { can } = useAuth();
+  const toIndicator = useAction();
+  const INDICATOR_KINDS = new Set(['file', 'ip', 'url']);
+  if (can('analyst')) {
+    columns.push({
+      id: 'indicator', label: 'Indicator', width: '150px', value: () => '',
+      render: (e) => INDICATOR_KINDS.has(e.kind) ? (
+        <button type="button" disabled={toIndicator.pending} aria-label={`Block ${e.label} everywhere`}
+          onClick={() => void toIndicator.run(async () => {
+            await api.post('/api/v1/indicators/from-entity', { kind: e.kind, key: e.key, incidentId: incident.id, action: 'block' });
+          }, `${e.label} is now a blocking indicator, sent to every sensor.`)}
+        >Block everywhere</button>
+      ) : null,
+    });
+  }
   const log = [
     ...investigations.flatMap((inv) => [
       { at: inv.startedAt, key: `${inv.id}-start`, text: `Investigation started: ${inv.title}`, state: inv.status },
@@ -177,6 +192,7 @@ function EvidenceTab({ incident, actions, investigations, actionsError, onChange
   return (
     <div>
       <Card title="Evidence">
+        <Result error={toIndicator.error} done={toIndicator.done} what="Creating the indicator" />
         <DataTable label="Evidence" rows={evidence} columns={columns} rowKey={(e) => `${e.alertId}|${e.kind}|${e.key}`} csvName="evidence" maxHeight={360} />
       </Card>
       <Card title="Actions (approve pending ones here)">
