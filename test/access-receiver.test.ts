@@ -96,3 +96,24 @@ test('high user risk: session-revoked for the user reaches both apps', async () 
   assert.ok(receiver.cutoffFor({ sub: userId }) !== undefined, 'cut-off is per user, whatever the device');
   assert.equal(receiver.cutoffFor({ sub: 'someone-else' }), undefined);
 });
+
+test('a disabled user (RISC account-disabled) is refused by the apps until enabled again', async () => {
+  await t.platform.bus.publish('user.risk-changed', { userId: 'alice', old: 'high', new: 'none', reason: 'dismissed' });
+  await t.platform.bus.drain();
+  const device = await enrollDevice(t, 'e5'.repeat(20));
+  const login = () => signIn({ issuer: fx.issuer, redirectUri: REDIRECT_URI, username: 'alice', password: ALICE_PASSWORD, device, clientId: 'fast', clientSecret: fastifySecret });
+  const a = await login();
+  assert.equal(a.ok, true, JSON.stringify(a));
+  if (!a.ok) return;
+  const atFast = (token: string) => fetch(`${fastifyUrl}/data`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal((await atFast(a.tokens.access_token)).status, 200);
+  await t.platform.access.userActions.disable('alice', 'compromised');
+  assert.equal((await eventually(() => atFast(a.tokens.access_token), (r) => r.status === 401)).status, 401);
+  const userId = (await t.platform.accounts.findUserByName('alice'))!.id;
+  await t.platform.access.userActions.enable('alice');
+  await eventually(async () => receiver.cutoffFor({ sub: userId }) === Number.MAX_SAFE_INTEGER, (denied) => !denied);
+  const b = await login();
+  assert.equal(b.ok, true, JSON.stringify(b));
+  if (b.ok) assert.equal((await atFast(b.tokens.access_token)).status, 200);
+  assert.equal((await atFast(a.tokens.access_token)).status, 401, 'the old token stays dead');
+});

@@ -166,10 +166,17 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
       async disable(userKey, why = 'disabled by response') {
         await directory.setUserBlock(userKey, 'disabled', why);
         const user = await findUser(userKey);
-        if (user) await revokeUser(user.id, `user disabled: ${why}`, ulid());
+        if (!user) return;
+        const txn = ulid();
+        // RISC 1.0 account-disabled, so that apps refuse the user until account-enabled.
+        await emit({ type: EVENTS.accountDisabled, subject: userSubject(user.id), txn, claims: {} });
+        await revokeUser(user.id, `user disabled: ${why}`, txn);
       },
       async enable(userKey) {
+        const block = await directory.userBlock(userKey);
         await directory.clearUserBlock(userKey);
+        const user = await findUser(userKey);
+        if (user && block?.kind === 'disabled') await emit({ type: EVENTS.accountEnabled, subject: userSubject(user.id), txn: ulid(), claims: {} });
       },
       async requirePasswordReset(userKey, why = 'password reset required by response') {
         await directory.setUserBlock(userKey, 'password_reset', why);

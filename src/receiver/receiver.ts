@@ -310,6 +310,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
           : { delivery: { method: 'urn:ietf:rfc:8936' } }),
         events_requested: setup.eventsRequested ?? [
           `${CAEP_PREFIX}session-revoked`, `${CAEP_PREFIX}device-compliance-change`, `${CAEP_PREFIX}risk-level-change`, `${CAEP_PREFIX}credential-change`,
+          `${RISC_PREFIX}account-disabled`, `${RISC_PREFIX}account-enabled`,
         ],
         ...(setup.description ? { description: setup.description } : {}),
       };

@@ -10,6 +10,7 @@ export const PUSH = 'urn:ietf:rfc:8935';
 export const POLL = 'urn:ietf:rfc:8936';
 export const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 export const SSF_EVENT = 'https://schemas.openid.net/secevent/ssf/event-type/';
+export const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
 export const EVENTS = {
   sessionRevoked: `${CAEP}session-revoked`,
   deviceComplianceChange: `${CAEP}device-compliance-change`,
@@ -17,6 +18,8 @@ export const EVENTS = {
   credentialChange: `${CAEP}credential-change`,
   tokenClaimsChange: `${CAEP}token-claims-change`,
   assuranceLevelChange: `${CAEP}assurance-level-change`,
+  accountDisabled: `${RISC}account-disabled`,
+  accountEnabled: `${RISC}account-enabled`,
   verification: `${SSF_EVENT}verification`,
   streamUpdated: `${SSF_EVENT}stream-updated`,
 } as const;
@@ -24,6 +27,7 @@ export const EVENTS = {
 /** The CAEP events Vigil transmits (verification and stream-updated are always delivered). */
 export const EVENTS_SUPPORTED: readonly string[] = [
   EVENTS.sessionRevoked, EVENTS.deviceComplianceChange, EVENTS.riskLevelChange, EVENTS.credentialChange,
+  EVENTS.accountDisabled, EVENTS.accountEnabled,
 ];
 
 export type Subject = Readonly<Record<string, unknown>>;
