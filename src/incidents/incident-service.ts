@@ -749,7 +749,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       try {
         await bus.publish(event.type, event.payload as never);
       } catch (error) {
-        onError(error, { during: 'publish', type: event.type });
+        if (!stopped) onError(error, { during: 'publish', type: event.type }); // at shutdown the bus closes first
       }
     }
   }
