@@ -4,6 +4,7 @@ import { runServe } from './serve.js';
 // agent module
 import { runAgent } from './agent.js';
 import { runAudit } from './audit.js'; // response
+import { runDemo } from './demo.js';
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   // agent module
   agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
   audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
+  demo: { run: runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
 };
 
 function usage(): string {

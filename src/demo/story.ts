@@ -1,0 +1,251 @@
+// `vigil demo`: the story of DESIGN.md, live on this machine, with the time of every hop.
+import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { importJWK } from 'jose';
+import type { VigilConfig } from '../config/index.js';
+import { createPlatform, type Platform } from '../server.js';
+import { signIn, type DeviceCredential } from '../../examples/corporate-app/sign-in.js';
+import { startCorporateApp, type CorporateApp } from '../../examples/corporate-app/app.js';
+import { createApiClient, type ApiClient } from './api-client.js';
+import { canRunEndpoints, sandboxBase, startEndpoint, type Endpoint } from './endpoint.js';
+import { C2_ADDRESS, sampleDropper } from './sample-malware.js';
+import { createTimeline, StoryError, waitFor, type Timeline } from './timeline.js';
+
+export interface StoryOptions {
+  readonly config: VigilConfig;
+  /** Full automation: remediation runs without waiting for approval. */
+  readonly auto: boolean;
+  /** Headless: stop at the first hop that does not happen (StoryError) and shut everything down. */
+  readonly ci: boolean;
+  readonly write: (line: string) => void;
+}
+
+export interface StoryResult {
+  readonly totalMs: number;
+  readonly containMs: number;
+  readonly remediateMs: number;
+  readonly restoreMs: number;
+  /** Still running (interactive mode): stop it when the person is done. */
+  readonly platform?: Platform;
+  close(): Promise<void>;
+}
+
+const PASSWORDS = { alice: 'alice-demo-password', bob: 'bob-demo-password', sam: 'sam-analyst-password' } as const;
+const REDIRECT = 'http://127.0.0.1:9/callback';
+const HOP_MS = 15_000;
+
+async function listen(server: Server | ReturnType<typeof createHttpServer>, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, () => resolve()); });
+  return (server.address() as { port: number }).port;
+}
+
+async function deviceCredential(endpoint: Endpoint): Promise<DeviceCredential> {
+  const identity = JSON.parse(readFileSync(join(endpoint.folders.state, 'identity.json'), 'utf8'));
+  return { deviceId: identity.deviceId, privateKey: await importJWK(identity.privateKeyJwk, 'ES256') as DeviceCredential['privateKey'] };
+}
+
+export async function runStory(options: StoryOptions): Promise<StoryResult> {
+  const { write } = options;
+  if (!canRunEndpoints()) {
+    throw new StoryError('setup', 'the demo endpoints need root and unshare (each endpoint is a machine of its own: PID, mount and UTS namespaces); run it as root');
+  }
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async () => { for (const c of cleanups.reverse()) { try { await c(); } catch { /* best effort */ } } };
+  try {
+    return await play();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  async function play(): Promise<StoryResult> {
+    const base = sandboxBase();
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+
+    // ---- Setting the scene -------------------------------------------------------------------------
+    write('Setting the scene');
+    const platform = await createPlatform(options.config);
+    cleanups.push(() => platform.close());
+    const url = platform.url;
+    let adminToken = '';
+    const api: ApiClient = createApiClient(url, () => adminToken);
+    const adminPassword = options.config.adminPassword ?? platform.firstAdmin?.password;
+    adminToken = (await api.ok('/api/v1/auth/login', { body: { username: 'admin', password: adminPassword } })).token;
+    for (const [username, role] of [['alice', 'reader'], ['bob', 'reader'], ['sam', 'responder']] as const) {
+      if (!(await platform.accounts.findUserByName(username))) {
+        await platform.accounts.createUser({ username, password: PASSWORDS[username], role, displayName: username, email: `${username}@corp.example` });
+      }
+    }
+    const sam = (await api.ok('/api/v1/auth/login', { body: { username: 'sam', password: PASSWORDS.sam } })).token as string;
+
+    // Automation level of the endpoints' device group.
+    const groups = (await api.ok('/api/v1/device-groups')).groups ?? (await api.ok('/api/v1/device-groups'));
+    const group = (Array.isArray(groups) ? groups : []).find((g: any) => g.name === 'Demo endpoints')
+      ?? await api.ok('/api/v1/device-groups', { body: { name: 'Demo endpoints', automationLevel: options.auto ? 'full' : 'semi_all' } });
+    await api.ok(`/api/v1/device-groups/${group.id}`, { method: 'PATCH', body: { automationLevel: options.auto ? 'full' : 'semi_all' } });
+
+    // The corporate app signs in through Vigil; CA requires a compliant device.
+    const app = await api.ok('/api/v1/apps', { body: { name: 'Corporate app', id: `corp-${Date.now().toString(36)}`, redirectUris: [REDIRECT], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], confidential: true } });
+    await api.ok('/api/v1/conditional-access/policies', { body: { name: 'Corporate app needs a compliant device', targets: { includeUsers: ['all'], includeApps: [app.id] }, grant: 'requireCompliantDevice' } });
+    const corp: CorporateApp = await startCorporateApp({ vigilUrl: url, clientId: app.id, clientSecret: app.clientSecret, resource: app.resource, delivery: 'push' });
+    cleanups.push(() => corp.close());
+    // A site that does not sign in through Vigil.
+    const outside = createHttpServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('weather: sunny\n'); });
+    const outsidePort = await listen(outside, '127.0.0.1');
+    cleanups.push(() => new Promise<void>((r) => outside.close(() => r())));
+    // The "C2" the sample calls: a listener on a loopback address of its own.
+    const c2Connections: string[] = [];
+    const c2 = createServer((socket) => { c2Connections.push(socket.remoteAddress ?? '?'); socket.on('data', () => {}); socket.on('error', () => {}); });
+    const c2Port = await listen(c2, C2_ADDRESS);
+    cleanups.push(() => new Promise<void>((r) => c2.close(() => r())));
+    write(`  platform ${url}, corporate app ${corp.url}, outside site http://127.0.0.1:${outsidePort}, C2 ${C2_ADDRESS}:${c2Port}`);
+
+    // Three Linux endpoints, each a real `vigil agent` on a machine of its own.
+    const endpoints: Record<'ws-alice' | 'ws-bob' | 'srv-files', Endpoint> = {} as never;
+    for (const name of ['ws-alice', 'ws-bob', 'srv-files'] as const) {
+      const enrollToken = (await api.ok('/api/v1/enrollment-tokens', { body: { name, deviceGroup: group.id } })).token;
+      endpoints[name] = await startEndpoint({ name, base, server: url, enrollToken, log: options.ci ? () => {} : (line) => write(`  ${line}`) });
+      cleanups.push(() => endpoints[name].stop());
+    }
+    const deviceIds = {} as Record<keyof typeof endpoints, string>;
+    for (const name of Object.keys(endpoints) as (keyof typeof endpoints)[]) {
+      deviceIds[name] = await waitFor(`${name} enrolls and reports`, 60_000, async () => {
+        const devices = await api.ok('/api/v1/devices');
+        const device = (devices.devices ?? devices).find((d: any) => d.name === name || d.hostname === name || d.deviceName === name);
+        if (!device) return undefined;
+        const info = await api.ok(`/api/v1/events/DeviceInfo?deviceId=${device.id}&limit=1`);
+        return info.rows.length ? device.id as string : undefined;
+      }, 250);
+    }
+    write(`  endpoints enrolled: ${Object.entries(deviceIds).map(([n, id]) => `${n} (${id.slice(0, 8)}…)`).join(', ')}`);
+
+    // The sample, and where it already is before anyone knows it.
+    const dropper = sampleDropper(c2Port);
+    const dropperSha256 = createHash('sha256').update(dropper).digest('hex');
+    writeFileSync(join(endpoints['srv-files'].folders.share, 'invoice-viewer'), dropper, { mode: 0o755 });
+    await waitFor('srv-files reports the file on its share', HOP_MS, async () =>
+      (await api.ok(`/api/v1/events/DeviceFileEvents?deviceId=${deviceIds['srv-files']}&limit=1000`)).rows.some((r: any) => r.SHA256 === dropperSha256) || undefined, 200);
+
+    // Alice and Bob are signed in to the corporate app from their devices.
+    const issuer = `${url}/oidc`;
+    const aliceDevice = await deviceCredential(endpoints['ws-alice']);
+    const bobDevice = await deviceCredential(endpoints['ws-bob']);
+    const aliceLogin = await signIn({ issuer, clientId: app.id, clientSecret: app.clientSecret, redirectUri: REDIRECT, username: 'alice', password: PASSWORDS.alice, device: aliceDevice, resource: app.resource });
+    const bobLogin = await signIn({ issuer, clientId: app.id, clientSecret: app.clientSecret, redirectUri: REDIRECT, username: 'bob', password: PASSWORDS.bob, device: bobDevice, resource: app.resource });
+    if (!aliceLogin.ok || !bobLogin.ok) throw new StoryError('setup', `sign-in to the corporate app failed: ${JSON.stringify(aliceLogin.ok ? bobLogin : aliceLogin)}`);
+    const appStatus = async (token: string) => (await fetch(`${corp.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status;
+    if (await appStatus(aliceLogin.tokens.access_token) !== 200) throw new StoryError('setup', "alice's session at the corporate app is not live");
+    write('  alice and bob are signed in to the corporate app from ws-alice and ws-bob');
+
+    // ---- The story ---------------------------------------------------------------------------------
+    const timeline: Timeline = createTimeline(write);
+    timeline.step('1. Infection');
+    const alice = endpoints['ws-alice'];
+    writeFileSync(join(alice.folders.usb, 'invoice-viewer'), dropper, { mode: 0o755 });
+    timeline.hop('a USB stick with invoice-viewer is plugged into ws-alice');
+    alice.run('cp /media/usb/invoice-viewer /home/alice/Downloads/ && chmod +x /home/alice/Downloads/invoice-viewer && /home/alice/Downloads/invoice-viewer');
+    timeline.hop('alice copies invoice-viewer to Downloads and runs it');
+    const firstMalicious = await waitFor('the sample\'s process is reported', HOP_MS, async () => {
+      const rows = (await api.ok(`/api/v1/events/DeviceProcessEvents?deviceId=${deviceIds['ws-alice']}&limit=1000`)).rows;
+      const hit = rows.find((r: any) => String(r.ProcessCommandLine ?? '').includes('invoice-viewer') || String(r.FolderPath ?? '').includes('invoice-viewer'));
+      return hit ? Date.parse(hit.Timestamp) : undefined;
+    });
+    const storyStartWall = Date.now() - timeline.now();
+    timeline.hop(`first malicious process event at +${((firstMalicious - storyStartWall) / 1000).toFixed(3)} s (agent's timestamp)`);
+
+    timeline.step('2. Detection');
+    const alerts = await waitFor('behaviour rules raise alerts on ws-alice', HOP_MS, async () => {
+      const list = await api.ok(`/api/v1/alerts?deviceId=${deviceIds['ws-alice']}`);
+      const items = list.alerts ?? list.items ?? list;
+      return Array.isArray(items) && items.length > 0 ? items : undefined;
+    });
+    timeline.hop(`${alerts.length} alert(s): ${[...new Set(alerts.map((a: any) => a.title))].join('; ')}`);
+    const incident = await waitFor('the alerts form one incident', HOP_MS, async () => {
+      const list = await api.ok(`/api/v1/incidents?deviceId=${deviceIds['ws-alice']}`);
+      const items = list.incidents ?? list.items ?? list;
+      return Array.isArray(items) && items.length > 0 ? items[0] : undefined;
+    });
+    timeline.hop(`incident ${incident.id}: "${incident.title ?? incident.name}"`);
+    await waitFor("ws-alice's risk is high", HOP_MS, async () => ((await api.ok(`/api/v1/devices/${deviceIds['ws-alice']}`)).riskLevel === 'high') || undefined);
+    timeline.hop('ws-alice risk: high');
+
+    timeline.step('3. Containment');
+    await waitFor('ws-alice becomes noncompliant', HOP_MS, async () => ((await api.ok(`/api/v1/devices/${deviceIds['ws-alice']}`)).complianceState === 'noncompliant') || undefined);
+    timeline.hop('ws-alice is noncompliant with its device group\'s policy');
+    const rejectedAt = await waitFor("alice's live session is rejected by the corporate app (CAEP)", HOP_MS, async () =>
+      (await appStatus(aliceLogin.tokens.access_token)) === 401 ? Date.now() : undefined, 5);
+    const containMs = rejectedAt - firstMalicious;
+    timeline.hop(`alice's live token → 401 at the corporate app (${containMs} ms after the first malicious event)`);
+    const refused = await signIn({ issuer, clientId: app.id, clientSecret: app.clientSecret, redirectUri: REDIRECT, username: 'alice', password: PASSWORDS.alice, device: aliceDevice, resource: app.resource });
+    if (refused.ok) throw new StoryError('new sign-in refused', 'alice could sign in again from the noncompliant ws-alice');
+    timeline.hop(`new sign-in from ws-alice refused: ${refused.error}: ${refused.error_description ?? ''}`);
+    const outsideStatus = (await fetch(`http://127.0.0.1:${outsidePort}/`)).status;
+    if (outsideStatus !== 200) throw new StoryError('outside site untouched', `answered ${outsideStatus}`);
+    timeline.hop('a site outside Vigil\'s sign-in still answers 200');
+    if (await appStatus(bobLogin.tokens.access_token) !== 200) throw new StoryError('bob untouched', "bob's session was rejected too");
+    timeline.hop("bob's session on the healthy ws-bob is untouched");
+
+    timeline.step('4. Response');
+    const remediateStart = timeline.now();
+    if (!options.auto) {
+      const pending = await waitFor('the investigation proposes remediation for approval', HOP_MS, async () => {
+        const list = await api.ok('/api/v1/actions?state=pending', { token: sam });
+        const items = (list.actions ?? list.items ?? list).filter((a: any) => a.deviceId === deviceIds['ws-alice'] || a.target?.deviceId === deviceIds['ws-alice']);
+        return items.length ? items : undefined;
+      });
+      timeline.hop(`${pending.length} action(s) wait in the action center: ${pending.map((a: any) => a.kind).join(', ')}`);
+      await api.ok('/api/v1/actions/approve', { token: sam, body: { ids: pending.map((a: any) => a.id) } });
+      timeline.hop('sam (responder) approves them');
+    }
+    await waitFor('the agent stops the process, quarantines the files and removes the persistence', 30_000, async () => {
+      const gone = !existsSync(join(alice.folders.downloads, 'invoice-viewer')) && !existsSync(join(alice.folders.tmp, '.session-helper'))
+        && !existsSync(join(alice.folders.cron, 'session-helper'));
+      return gone || undefined;
+    }, 100);
+    const remediateMs = timeline.now() - remediateStart;
+    timeline.hop('ws-alice: second stage stopped, dropper and second stage quarantined, cron persistence removed');
+
+    timeline.step('5. Intelligence');
+    const indicator = await api.ok('/api/v1/indicators', { token: sam, body: { type: 'sha256', value: dropperSha256, action: 'block_and_remediate', severity: 'high', title: 'invoice-viewer dropper', incidentId: incident.id } });
+    await api.ok('/api/v1/indicators', { token: sam, body: { type: 'ipv4', value: C2_ADDRESS, action: 'block', severity: 'high', title: 'invoice-viewer C2', incidentId: incident.id } });
+    const indicatorAt = timeline.hop(`block indicators: the dropper's SHA-256 (${dropperSha256.slice(0, 12)}…) and the C2 address ${C2_ADDRESS}`);
+    const srvCopy = join(endpoints['srv-files'].folders.share, 'invoice-viewer');
+    await waitFor('srv-files (seen earlier by retro-hunt) gets its copy quarantined', 30_000, () => (!existsSync(srvCopy)) || undefined, 100);
+    timeline.hop('srv-files: the copy on its share, found by retro-hunt, is quarantined');
+    const bobCopy = join(endpoints['ws-bob'].folders.downloads, 'invoice-viewer');
+    writeFileSync(bobCopy, dropper);
+    chmodSync(bobCopy, 0o644);
+    const written = timeline.now();
+    await waitFor('ws-bob blocks a new copy on sight', 5_000, () => (!existsSync(bobCopy)) || undefined, 20);
+    timeline.hop(`ws-bob: a new copy is quarantined on sight ${(timeline.now() - written).toFixed(0)} ms after it was written (indicator out ${(written - indicatorAt).toFixed(0)} ms earlier)`);
+    void indicator;
+
+    timeline.step('6. Restore');
+    const restoreStart = timeline.now();
+    await waitFor("ws-alice's alerts resolve", 30_000, async () => {
+      const list = await api.ok(`/api/v1/alerts?deviceId=${deviceIds['ws-alice']}`);
+      const items = list.alerts ?? list.items ?? list;
+      return items.every((a: any) => a.status === 'resolved') || undefined;
+    }, 100);
+    timeline.hop("ws-alice's alerts are resolved");
+    await waitFor('ws-alice is compliant again', HOP_MS, async () => {
+      const d = await api.ok(`/api/v1/devices/${deviceIds['ws-alice']}`);
+      return (d.complianceState === 'compliant' && (d.riskLevel === 'none' || d.riskLevel === 'informational' || d.riskLevel === 'low')) || undefined;
+    });
+    timeline.hop('ws-alice risk cleared, compliant again (CAEP device-compliance-change → compliant)');
+    const again = await signIn({ issuer, clientId: app.id, clientSecret: app.clientSecret, redirectUri: REDIRECT, username: 'alice', password: PASSWORDS.alice, device: aliceDevice, resource: app.resource });
+    if (!again.ok || await appStatus(again.tokens.access_token) !== 200) throw new StoryError('alice signs in again', JSON.stringify(again));
+    const restoreMs = timeline.now() - restoreStart;
+    timeline.hop('alice signs in to the corporate app from ws-alice as before');
+
+    const totalMs = timeline.now();
+    return {
+      totalMs, containMs, remediateMs, restoreMs,
+      platform: options.ci ? undefined : platform,
+      close,
+    };
+  }
+}
