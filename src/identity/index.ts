@@ -1,7 +1,8 @@
 // Identity: people, sensors and their credentials (the OIDC provider, Conditional Access and CAEP join here).
 export { createAccounts, ROLES } from './accounts.js';
 export type { Accounts, AccountsOptions, Principal, Role, User, Sensor, Enrollment, EnrollInput } from './accounts.js';
-// Access (issue 5): the OIDC provider, Conditional Access, SSF/CAEP transmitter.
+// Access (issue 5): the OIDC provider (mounted at /oidc), Conditional Access, the SSF/CAEP transmitter
+// (/.well-known/ssf-configuration, /ssf/*); createAccess wires them to posture and the risk events.
 export { createAccess, CONSOLE_CLIENT_ID } from './access.js';
 export type { Access, AccessOptions, IdentityUserActions } from './access.js';
 export { OIDC_PREFIX, SSF_RESOURCE_PATH } from './oidc.js';

@@ -28,6 +28,9 @@ export interface DeviceSource {
   evaluate(deviceId: string): Promise<DeviceView | undefined>;
 }
 
+/** Signature algorithms a device assertion may use (asymmetric only). */
+const DEVICE_ALGS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+
 /** The mount point of the provider inside the platform's HTTP server. */
 export const OIDC_PREFIX = '/oidc';
 /** Path of the SSF management resource (RFC 8707 resource indicator = base URL + this). */
@@ -119,7 +122,7 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
       if (!device?.publicKeyJwk) return { error: 'device_assertion names a device that is not enrolled with a key' };
       const header = decodeProtectedHeader(assertion);
       const key = await importJWK(device.publicKeyJwk as JWK, header.alg);
-      const { payload } = await jwtVerify(assertion, key, { issuer: deviceId, subject: deviceId, audience: issuer, maxTokenAge: '5m', requiredClaims: ['jti', 'iat', 'exp'] });
+      const { payload } = await jwtVerify(assertion, key, { issuer: deviceId, subject: deviceId, audience: issuer, maxTokenAge: '5m', requiredClaims: ['jti', 'iat', 'exp'], algorithms: DEVICE_ALGS });
       if ((payload.exp as number) - (payload.iat as number) > 300) return { error: 'device_assertion lifetime exceeds 5 minutes' };
       // Single use: remember the jti until the assertion expires.
       const seen = await db.selectFrom('oidc_state').select('id').where('model', '=', 'DeviceAssertion').where('id', '=', `${deviceId}:${payload.jti}`).executeTakeFirst();
