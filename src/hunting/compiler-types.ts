@@ -53,8 +53,6 @@ export interface Scope {
   readonly table?: string;
   /** True inside summarize/make-series aggregations. */
   readonly aggregate: boolean;
-  /** True inside `search`/`find` predicates: a bare string searches every string column. */
-  readonly search?: boolean;
 }
 
 export interface CompileContext {

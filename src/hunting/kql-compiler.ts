@@ -1011,16 +1011,14 @@ export class Compiler {
 
   /** d.a.b[0] / d["k"] → one JSON path access on the base. */
   access(e: Extract<Expr, { kind: 'member' | 'index' }>, scope: Scope, env: Env): SExpr {
-    const path: (string | number)[] = [];
     let cur: Expr = e;
-    const dyn: { seg: SExpr; after: number }[] = [];
     const segs: Expr[] = [];
     while (cur.kind === 'member' || cur.kind === 'index') {
       segs.unshift(cur);
       cur = cur.object;
     }
     // A column named like `a.b` does not exist in the schema; `$left.X` is handled by the join parser.
-    let base = this.scalar(cur, scope, env);
+    const base = this.scalar(cur, scope, env);
     if (base.type !== 'dynamic' && base.type !== 'string') {
       this.err(e.pos, `Property access needs a dynamic value; use parse_json() first`);
     }
@@ -1044,10 +1042,7 @@ export class Compiler {
       }
     }
     flush();
-    void path;
-    void dyn;
-    base = { sql, type: 'dynamic' };
-    return base;
+    return { sql, type: 'dynamic' };
   }
 
   call(e: Extract<Expr, { kind: 'call' }>, scope: Scope, env: Env): SExpr {
@@ -1164,6 +1159,12 @@ export class Compiler {
    * literal of 3+ characters first narrows the rows to those the index finds.
    */
   textIndexFilter(op: string, left: Expr, r: SExpr, scope: Scope): string | null {
+    const rows = this.textIndexRows(op, left, r, scope);
+    return rows === null ? null : `${this.col(scope.alias, HIDDEN_SEQ)} IN (${rows})`;
+  }
+
+  /** The rowids a text index finds for a string filter, as a subquery, or null when no index serves it. */
+  textIndexRows(op: string, left: Expr, r: SExpr, scope: Scope): string | null {
     if (!['has', 'contains', 'startswith', 'endswith', 'has_cs', 'contains_cs', 'startswith_cs', 'endswith_cs', 'hasprefix', 'hassuffix'].includes(op)) return null;
     if (left.kind !== 'ident' || !scope.table || !this.textIndexes.get(scope.table)?.has(left.name)) return null;
     if (!scope.columns.some((c) => c.name === HIDDEN_SEQ) || scope.local.has(left.name)) return null;
@@ -1172,7 +1173,7 @@ export class Compiler {
     const v = r.value;
     const pattern = op.startsWith('startswith') ? `${v}%` : op.startsWith('endswith') ? `%${v}` : `%${v}%`;
     const fts = this.q(textIndexName(scope.table, left.name));
-    return `${this.col(scope.alias, HIDDEN_SEQ)} IN (SELECT rowid FROM ${fts} WHERE ${this.q(left.name)} LIKE ${this.d.string(pattern)})`;
+    return `SELECT rowid FROM ${fts} WHERE ${this.q(left.name)} LIKE ${this.d.string(pattern)}`;
   }
 
   /** has / contains / startswith / endswith / matches regex and their _cs and negated forms. */
@@ -1295,7 +1296,17 @@ export class Compiler {
       const all = base === 'has_all';
       const ls = `COALESCE(${this.convert(l, 'string').sql}, '')`;
       const consts = items.consts.filter((v) => v !== null && v !== undefined).map(String);
-      if (consts.length) parts.push(`${this.d.fn(all ? 'has_all' : 'has_any')}(${ls}, ${this.d.string(JSON.stringify(consts))})`);
+      if (consts.length) {
+        let test = `${this.d.fn(all ? 'has_all' : 'has_any')}(${ls}, ${this.d.string(JSON.stringify(consts))})`;
+        // A text index narrows has_any to rows holding one of the terms (has_all: the first term).
+        if (!negated && !items.exprs.length && !items.arrays.length && !items.subqueries.length) {
+          const narrowing = (all ? consts.slice(0, 1) : consts).map((c) => this.textIndexRows('has', e.left, this.literal('string', c), scope));
+          if (narrowing.length && narrowing.every((x) => x !== null)) {
+            test = `(${this.col(scope.alias, HIDDEN_SEQ)} IN (${narrowing.join(' UNION ')}) AND ${test})`;
+          }
+        }
+        parts.push(test);
+      }
       for (const x of items.exprs) parts.push(`${this.d.fn('has')}(${ls}, ${x.sql})`);
       for (const arr of items.arrays) parts.push(`${this.d.fn(all ? 'has_all' : 'has_any')}(${ls}, ${arr.sql})`);
       for (const sq of items.subqueries) {

@@ -24,6 +24,8 @@ const QUERIES: [string, unknown[][]][] = [
   ['DeviceProcessEvents | where ProcessCommandLine has "cmd.exe" | project ReportId | sort by ReportId asc', [[1], [3]]],
   ['DeviceProcessEvents | where ProcessCommandLine startswith "cmd" | project ReportId | sort by ReportId asc', [[1], [3]]],
   ['DeviceProcessEvents | where ProcessCommandLine !contains "mimikatz" | project ReportId | sort by ReportId asc', [[1], [3]]],
+  ['DeviceProcessEvents | where ProcessCommandLine has_any ("whoami", "dir") | project ReportId | sort by ReportId asc', [[1], [3]]],
+  ['DeviceProcessEvents | where ProcessCommandLine has_all ("cmd.exe", "dir") | project ReportId', [[3]]],
   ['DeviceProcessEvents | summarize count() by DeviceName, bin(Timestamp, 1h) | sort by DeviceName asc, Timestamp asc', [
     ['ws1', '2024-01-30T09:00:00.000Z', 1], ['ws1', '2024-01-31T10:00:00.000Z', 2], ['ws2', '2024-01-31T11:00:00.000Z', 1]]],
   ['DeviceProcessEvents | summarize n = count() by FileName | top 2 by n', [['cmd.exe', 2], ['powershell.exe', 1]]],
