@@ -1,5 +1,5 @@
-import type { GraphEdge, GraphNode } from './components/Graph';
-import type { Alert, Evidence, IncidentDetail } from './model';
+import type { GraphEdge, GraphNode } from './graph-layout.js';
+import type { Alert, Evidence, IncidentDetail } from './model.js';
 
 const nodeId = (e: Pick<Evidence, 'kind' | 'key'>) => `${e.kind}:${e.key}`;
 
