@@ -186,3 +186,25 @@ test('FileProfile() returns its documented columns marked Missing', async () => 
   const res = await hunt('datatable(SHA1:string)["abc"] | invoke FileProfile(SHA1, 1000) | project SHA1, GlobalPrevalence, ProfileAvailability');
   assert.deepEqual(res.rows, [['abc', null, 'Missing']]);
 });
+
+test('parse extracts typed columns between literals', async () => {
+  assert.deepEqual(await rows('print s = "user=alice id=42 ok" | parse s with "user=" user " id=" id:long " " * | project user, id'), [['alice', 42]]);
+});
+
+test('make-series builds dense arrays per group', async () => {
+  const data = 'datatable(Timestamp:datetime, d:string)[datetime(2024-01-31 09:10), "a", datetime(2024-01-31 09:20), "a", datetime(2024-01-31 11:00), "a"]';
+  const res = await hunt(`${data} | make-series c = count() default = 0 on Timestamp from datetime(2024-01-31 09:00) to datetime(2024-01-31 12:00) step 1h by d`);
+  assert.deepEqual(res.columns.map((c) => c.name), ['d', 'c', 'Timestamp']);
+  assert.deepEqual(res.rows, [['a', [2, 0, 1], ['2024-01-31T09:00:00Z', '2024-01-31T10:00:00Z', '2024-01-31T11:00:00Z']]]);
+});
+
+test('lookup adds the right side columns without repeating the key', async () => {
+  const res = await hunt(`${LEFT} | lookup (${RIGHT} | where w != "y") on k | sort by v asc`);
+  assert.deepEqual(res.columns.map((c) => c.name), ['k', 'v', 'w']);
+  assert.deepEqual(res.rows, [[1, 'a', 'x'], [1, 'b', 'x'], [2, 'c', 'z'], [3, 'd', '']]);
+});
+
+test('datetime functions: datetime_diff counts boundaries, startofday, format_datetime', async () => {
+  const res = await rows('print a = datetime_diff("day", datetime(2024-01-31 00:10), datetime(2024-01-30 23:50)), b = startofday(datetime(2024-01-31 13:45)), c = format_datetime(datetime(2024-01-31 13:45:07), "yyyy-MM-dd HH:mm:ss"), d = dayofweek(datetime(2024-01-31))');
+  assert.deepEqual(res, [[1, '2024-01-31T00:00:00.000Z', '2024-01-31 13:45:07', '3.00:00:00']]);
+});
