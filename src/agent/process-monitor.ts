@@ -111,6 +111,32 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
   }
 
   const timers: NodeJS.Timeout[] = [];
+  function startSampling() {
+    const interval = options.sampleIntervalMs ?? 100;
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy || closed) return;
+      busy = true;
+      try {
+        const pids = await proc.listPids();
+        const live = new Set(pids);
+        for (const pid of pids) {
+          if (table.has(pid)) continue;
+          const info = await proc.read(pid);
+          if (!info || info.ppid === 2 || pid === 2) continue; // kernel threads
+          await report(info);
+        }
+        for (const [pid, p] of table) if (!live.has(pid) && p.seenAt < Date.now() - 60_000) table.delete(pid);
+      } catch (error) {
+        log(`process sampling failed: ${(error as Error).message}`);
+      } finally {
+        busy = false;
+      }
+    }, interval);
+    timer.unref();
+    timers.push(timer);
+  }
+
   if (tracer) {
     const lines = createInterface({ input: tracer.child.stdout! });
     let chain = Promise.resolve();
@@ -139,29 +165,16 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
         }
       }).catch((error) => log(`process event failed: ${(error as Error).message}`));
     });
+    // If the trace reader dies, sampling takes over rather than leaving the device without process events.
+    tracer.child.on('exit', () => {
+      if (closed) return;
+      log('kernel process events stopped; sampling /proc from now on');
+      source = 'proc-sampling';
+      startSampling();
+    });
     timers.push(setInterval(() => void prune().catch(() => {}), 30_000));
   } else {
-    const interval = options.sampleIntervalMs ?? 100;
-    let busy = false;
-    timers.push(setInterval(async () => {
-      if (busy || closed) return;
-      busy = true;
-      try {
-        const pids = await proc.listPids();
-        const live = new Set(pids);
-        for (const pid of pids) {
-          if (table.has(pid)) continue;
-          const info = await proc.read(pid);
-          if (!info || info.ppid === 2 || pid === 2) continue; // kernel threads
-          await report(info);
-        }
-        for (const [pid, p] of table) if (!live.has(pid) && p.seenAt < Date.now() - 60_000) table.delete(pid);
-      } catch (error) {
-        log(`process sampling failed: ${(error as Error).message}`);
-      } finally {
-        busy = false;
-      }
-    }, interval));
+    startSampling();
   }
   for (const t of timers) t.unref();
 
