@@ -28,9 +28,13 @@ export default function Incidents() {
   const page = Math.max(1, Number(params.get('page') ?? '1') || 1);
   const pageSize = PAGE_SIZES.includes(Number(params.get('size'))) ? Number(params.get('size')) : 50;
   const since = useMemo(() => sinceOf(f.range), [f.range]);
+  // The device filter takes a name; the API filters by DeviceId.
+  const inventory = useApi<unknown>('/api/v1/devices');
+  const devices = listOf<{ id: string; hostname: string }>(inventory.data, 'devices');
+  const deviceId = devices.find((d) => d.hostname.toLowerCase() === f.device.toLowerCase())?.id ?? f.device;
   // Filters go to the server; the same filters also apply here, so a server that ignores one still shows the right rows.
   const path = `/api/v1/incidents${qs({
-    status: f.status, severity: f.severity, assignedTo: f.assignee, deviceId: f.device, user: f.user, tag: f.tag, since, q: f.q, limit: 1000,
+    status: f.status, severity: f.severity, assignedTo: f.assignee, deviceId, user: f.user, tag: f.tag, since, q: f.q, limit: 1000,
   })}`;
   const { data, error, loading, reload } = useApi<unknown>(path);
   const debounce = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -114,7 +118,8 @@ export default function Incidents() {
           </select>
         )}</Field>
         <Field label="Assigned to">{(id) => <input id={id} value={f.assignee} onChange={(e) => setParams({ assignee: e.target.value, page: undefined })} size={12} />}</Field>
-        <Field label="Device">{(id) => <input id={id} value={f.device} onChange={(e) => setParams({ device: e.target.value, page: undefined })} size={12} />}</Field>
+        <Field label="Device">{(id) => <input id={id} list="incident-devices" value={f.device} onChange={(e) => setParams({ device: e.target.value, page: undefined })} size={12} />}</Field>
+        <datalist id="incident-devices">{devices.map((d) => <option key={d.id} value={d.hostname} />)}</datalist>
         <Field label="User">{(id) => <input id={id} value={f.user} onChange={(e) => setParams({ user: e.target.value, page: undefined })} size={12} />}</Field>
         <Field label="Tag">{(id) => <input id={id} value={f.tag} onChange={(e) => setParams({ tag: e.target.value, page: undefined })} size={10} />}</Field>
         <Field label="Time">{(id) => (
