@@ -285,3 +285,44 @@ describe('agent resilience', () => {
     }
   });
 });
+
+describe('agent with the platform intel module', () => {
+  test('an indicator created on the platform reaches the agent through the feed, and detections become alerts', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'vigil-agent-intel-'));
+    const watch = join(work, 'watched');
+    mkdirSync(watch);
+    const tp = await startPlatform();
+    const alerts: { detectionSource: string; title: string }[] = [];
+    tp.platform.bus.subscribe('alert.raised', (e) => { alerts.push({ detectionSource: e.alert.detectionSource, title: e.alert.title }); }, { name: 'agent-test' });
+    let agent: Agent | undefined;
+    try {
+      const probe = await tp.api('/api/v1/indicators', { token: tp.adminToken });
+      if (probe.status === 404) {
+        t.skip('this platform has no intel routes yet (GET /api/v1/indicators is 404)');
+        return;
+      }
+      agent = await createAgent({
+        ...agentOptions(tp.url, join(work, 'state'), watch, { collect: { process: false, network: false, logon: false, file: true } }),
+        enrollToken: await enrollmentToken(tp),
+      });
+      const created = await tp.api('/api/v1/indicators', {
+        token: tp.adminToken,
+        body: { type: 'sha256', value: 'd0f1026bb6669e5b2a12c430afa4ab47622c63ecd14537b4ba69731e32651ca4', action: 'block', severity: 'high', title: 'Payload 42' },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await waitFor('the agent to hold the indicator', () => agent!.stats().indicators === 1, 10_000);
+      const path = join(watch, 'payload.bin');
+      writeFileSync(path, 'indicator payload 42\n');
+      await waitFor('the file to be quarantined', () => !existsSync(path), 5_000, 10);
+      const row = await waitFor('the detection row', async () => (await rowsOf(tp, 'DeviceEvents')).find((r) => r.FolderPath === path));
+      assert.equal(row.AdditionalFields.IndicatorId, created.body.id);
+      writeFileSync(join(watch, 'eicar.txt'), EICAR);
+      await waitFor('an antivirus alert for EICAR', () => alerts.some((a) => a.detectionSource === 'antivirus'), 10_000);
+      await waitFor('a customTi alert for the indicator', () => alerts.some((a) => a.detectionSource === 'customTi'), 10_000);
+    } finally {
+      await agent?.close();
+      await tp.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});

@@ -37,12 +37,14 @@ export async function createIntelFeed(options: {
     let reported = false;
     while (!stopped) {
       try {
-        const { status, body } = await options.client.request<{ version: string | number; indicators?: Indicator[]; removed?: string[] }>(
+        const { status, body } = await options.client.request<{ version: string | number; indicators?: Indicator[]; removed?: string[]; full?: boolean }>(
           'GET', `/api/v1/intel/feed?since=${encodeURIComponent(String(version))}&wait=${wait}`, { signal: abort.signal, timeoutMs: (wait + 10) * 1000 });
         if (status !== 200) throw new Error(`HTTP ${status}`);
         backoff = 1000;
         reported = false;
-        const changed = (body.indicators?.length ?? 0) + (body.removed?.length ?? 0) > 0;
+        // A full answer (first poll, or the server's history no longer reaches `since`) replaces the set.
+        const changed = (body.indicators?.length ?? 0) + (body.removed?.length ?? 0) > 0 || (body.full === true && byId.size > 0);
+        if (body.full) byId.clear();
         for (const i of body.indicators ?? []) byId.set(i.id, i);
         for (const id of body.removed ?? []) byId.delete(id);
         const moved = body.version !== undefined && body.version !== version;
