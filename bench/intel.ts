@@ -102,6 +102,7 @@ try {
     }
     const report = await platform.intel.importMany(items, 'bench', { retroHunt: false });
     if (report.rejected.length) throw new Error(`bench indicators rejected: ${JSON.stringify(report.rejected.slice(0, 3))}`);
+    if ((i / BATCH) % 4 === 3) process.stderr.write(`  … ${i + BATCH} indicators loaded (${((performance.now() - loadStart) / 1000).toFixed(0)} s)\n`);
   }
   const loadS = (performance.now() - loadStart) / 1000;
   const active = platform.intel.size();

@@ -1,7 +1,7 @@
 // Threat intelligence: indicators (custom TI), live matching, the sensor feed, retro-hunts, STIX 2.1 and TAXII 2.1.
 export { createIntelService } from './intel-service.js';
 export type {
-  IntelService, IntelOptions, FeedIndicator, FeedResponse, ImportReport, ImportRejection, StixImportReport, RemediationProposal,
+  IntelService, IntelOptions, GroupNames, FeedIndicator, FeedResponse, ImportReport, ImportRejection, StixImportReport, RemediationProposal,
   RetroHuntReport, IndicatorFilter, EntityToIndicator, TaxiiData, TaxiiCollectionInfo, TaxiiRecord, TaxiiQuery, TaxiiPage, TaxiiStatus,
 } from './intel-service.js';
 export {
