@@ -45,6 +45,10 @@ before(async () => {
     { Timestamp: at(5), DeviceId: 'dev1', DeviceName: 'pc1', ActionType: 'ConnectionSuccess', RemoteIP: '203.0.113.50', RemoteUrl: 'cdn.evil.example', ReportId: 10 },
     { Timestamp: at(5), DeviceId: 'dev1', DeviceName: 'pc1', ActionType: 'ConnectionSuccess', RemoteIP: '203.0.113.51', RemoteUrl: 'notevil.example', ReportId: 11 },
   ]);
+  await store.telemetry.append('DeviceLogonEvents', 'sensor-4', [
+    { Timestamp: at(2), DeviceId: 'dev4', DeviceName: 'srv4', ActionType: 'LogonSuccess', AccountName: 'svc', RemoteIP: '198.51.100.23', ReportId: 40 },
+    { Timestamp: at(2), DeviceId: 'dev4', DeviceName: 'srv4', ActionType: 'LogonSuccess', AccountName: 'svc', RemoteIP: '198.51.101.23', ReportId: 41 },
+  ]);
   await store.telemetry.append('EmailEvents', 'mail-gw', [
     { Timestamp: at(6), NetworkMessageId: 'msg-2', SenderFromAddress: 'x@bad.example', RecipientEmailAddress: 'carol@corp.example', Subject: 'Reset', ReportId: 'e1' },
     { Timestamp: at(6), NetworkMessageId: 'msg-2', SenderFromAddress: 'x@bad.example', RecipientEmailAddress: 'dave@corp.example', Subject: 'Reset', ReportId: 'e2' },
@@ -101,4 +105,13 @@ test('an allow indicator hunts nothing, and a shorter window misses older sighti
   assert.equal((await intel.retroHunt([ip.id], { days: 6 })).sightings, 1);
   await bus.drain();
   assert.equal(alerts.length, 1);
+});
+
+test('a CIDR indicator finds addresses inside its range only', async () => {
+  alerts.length = 0;
+  const range = await intel.create({ type: 'cidr', value: '198.51.100.0/24', action: 'warn', title: 'Bad range' }, 'alice', { retroHunt: false });
+  const report = await intel.retroHunt([range.id]);
+  await bus.drain();
+  assert.equal(report.sightings, 1);
+  assert.deepEqual(alerts.map((a) => [a.evidence[0].key, a.evidence.find((e) => e.kind === 'ip')?.key]), [['dev4', '198.51.100.23']]);
 });
