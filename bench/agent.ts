@@ -61,7 +61,7 @@ async function main() {
     const enroll = await (await fetch(`${platform.url}/api/v1/enrollment-tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` }, body: '{}' })).json() as { token: string };
 
     // As deploy/vigil-agent.service runs it: the agent's own entry, the same Node options and allocator setting.
-    agent = spawn(process.execPath, ['--max-semi-space-size=1', '--max-old-space-size=96', '--v8-pool-size=1', '--import', 'tsx', 'src/cli/agent.ts', '--server', platform.url, '--enroll', enroll.token,
+    agent = spawn(process.execPath, [...(process.env.AGENT_NODE_FLAGS ?? '--max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1').split(' '), '--import', 'tsx', 'src/cli/agent.ts', '--server', platform.url, '--enroll', enroll.token,
       '--state', join(work, 'state'), '--watch', watch, '--prevention'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     let stderr = '';
     agent.stderr!.on('data', (d) => { stderr += d; });

@@ -81,6 +81,7 @@ export async function createCommandChannel(options: {
   const loop = (async () => {
     let backoff = 1000;
     while (!stopped) {
+      const started = Date.now();
       try {
         const { status, body } = await client.request<{ commands?: AgentCommand[] }>('GET', `/api/v1/agent/commands?wait=${options.waitSeconds ?? 25}`, {
           signal: abort.signal, timeoutMs: ((options.waitSeconds ?? 25) + 10) * 1000,
@@ -93,6 +94,8 @@ export async function createCommandChannel(options: {
           if (running.has(command.id)) continue;
           void execute(command);
         }
+        // An empty answer that came at once (a server not honouring `wait`) must not turn into a busy loop.
+        if (!body.commands?.length && Date.now() - started < 1000) await sleep(1000 - (Date.now() - started), abort.signal);
       } catch (error) {
         if (stopped) break;
         log(`command channel: ${(error as Error).message}; retrying in ${backoff / 1000}s`);

@@ -36,6 +36,7 @@ export async function createIntelFeed(options: {
     let backoff = 1000;
     let reported = false;
     while (!stopped) {
+      const started = Date.now();
       try {
         const { status, body } = await options.client.request<{ version: string | number; indicators?: Indicator[]; removed?: string[]; full?: boolean }>(
           'GET', `/api/v1/intel/feed?since=${encodeURIComponent(String(version))}&wait=${wait}`, { signal: abort.signal, timeoutMs: (wait + 10) * 1000 });
@@ -51,6 +52,9 @@ export async function createIntelFeed(options: {
         if (body.version !== undefined) version = body.version;
         if (changed) options.onChange([...byId.values()]);
         if (changed || moved) await options.state.writeJson(FILE, { version, indicators: [...byId.values()] });
+        // A server that answers at once with nothing new (e.g. an empty feed at version 0) must not make this
+        // a busy loop: at most one such poll per second.
+        else if (Date.now() - started < 1000) await sleep(1000 - (Date.now() - started), abort.signal);
       } catch (error) {
         if (stopped) break;
         if (!reported) log(`indicator feed: ${(error as Error).message}; retrying with backoff`);
