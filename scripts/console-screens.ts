@@ -23,6 +23,9 @@ try {
   await t.api('/api/v1/indicators', { token: t.adminToken, body: { type: 'sha256', value: MALWARE_SHA256, action: 'block_and_remediate', title: 'invoice.sh dropper', severity: 'high' } });
   await t.api('/api/v1/indicators', { token: t.adminToken, body: { type: 'domain', value: 'c2.example.net', action: 'block', title: 'Command and control', severity: 'high' } });
   await t.api('/api/v1/users', { token: t.adminToken, body: { username: 'alice', password: 'alice-password-1', role: 'reader', displayName: 'Alice Martin' } });
+  await t.api('/api/v1/conditional-access/policies', { token: t.adminToken, body: { name: 'Require a compliant device', state: 'enabled', targets: { includeUsers: ['all'], includeApps: ['all'] }, conditions: {}, grant: 'requireCompliantDevice' } });
+  await t.api('/api/v1/conditional-access/policies', { token: t.adminToken, body: { name: 'Block high-risk users', state: 'reportOnly', targets: { includeUsers: ['all'], includeApps: ['all'] }, conditions: { userRiskLevels: ['high'] }, grant: 'block' } });
+  await t.api('/api/v1/apps', { token: t.adminToken, body: { name: 'Corporate wiki', redirectUris: ['https://wiki.example.com/callback'], resource: 'https://wiki.example.com', grantTypes: ['authorization_code', 'refresh_token'], confidential: true } });
   const incidents = await t.api('/api/v1/incidents', { token: t.adminToken });
   const incidentId: string | undefined = incidents.body?.items?.[0]?.id;
   const alerts = await t.api('/api/v1/alerts', { token: t.adminToken });

@@ -9,10 +9,11 @@ export function GenericTable({ rows, label, prefer = [], csvName, extra }: { row
     for (const r of rows.slice(0, 200)) for (const k of Object.keys(r)) keys.add(k);
     const order = [...prefer.filter((k) => keys.has(k)), ...[...keys].filter((k) => !prefer.includes(k))];
     return [...order.map((k, i) => ({
-      id: k, label: titleCase(k), hidden: i >= 7, width: 'minmax(140px, 1fr)',
+      id: k, label: titleCase(k), hidden: i >= 7, width: i === 0 ? 'minmax(200px, 2fr)' : 'minmax(120px, 1fr)',
       value: (r: Record<string, unknown>) => r[k],
       render: (r: Record<string, unknown>) => /(At|Time|Date|Seen)$/.test(k) && typeof r[k] === 'string' ? time(r[k]) : str(r[k]),
     })), ...(extra ?? [])];
   }, [rows, prefer, extra]);
+  if (rows.length === 0) return <div className="empty">None yet.</div>;
   return <DataTable label={label} rows={rows} columns={columns} rowKey={(r) => str(r.id ?? r.name ?? JSON.stringify(r))} chooser csvName={csvName} maxHeight={420} />;
 }
