@@ -36,6 +36,11 @@ test('console sign-in through the provider, with role checks and Conditional Acc
   assert.equal((await t.api('/api/v1/me', { token: r.tokens.access_token })).status, 200);
   await t.platform.posture.setRisk('ab'.repeat(20), 'high', 'test');
   assert.equal((await t.api('/api/v1/me', { token: r.tokens.access_token })).status, 401);
+  await t.platform.bus.drain();
   await t.platform.posture.setRisk('ab'.repeat(20), 'none', 'cleared');
-  assert.equal((await t.api('/api/v1/me', { token: r.tokens.access_token })).status, 200);
+  // Compliant again: the old token stays dead (its grant was revoked); a new sign-in works.
+  assert.equal((await t.api('/api/v1/me', { token: r.tokens.access_token })).status, 401);
+  const again = await signIn({ issuer: fx.issuer, clientId: 'vigil-console', redirectUri: `${t.url}/oidc-callback`, username: 'alice', password: ALICE_PASSWORD, device, resource: `${t.url}/api` });
+  assert.equal(again.ok, true, JSON.stringify(again));
+  if (again.ok) assert.equal((await t.api('/api/v1/me', { token: again.tokens.access_token })).status, 200);
 });

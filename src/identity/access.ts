@@ -77,7 +77,18 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
   const { store, bus, accounts, posture } = options;
   const now = options.now ?? Date.now;
   await migrateState(store);
-  await store.migrate('identity.grants', [grantDeviceMigration]);
+  await store.migrate('identity.grants', [grantDeviceMigration, {
+    version: 2,
+    name: 'revocation cut-offs',
+    async up(db) {
+      await db.schema.createTable('idp_cutoffs')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idp_cutoffs_pk', ['kind', 'id'])
+        .execute();
+    },
+  }]);
   const keys = await loadIdentityKeys(store);
   const directory = await createDirectory({ store, now });
   const policies = await createCaPolicies({ store, now });
@@ -100,8 +111,21 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
   const emit = (e: OutgoingEvent) => transmitter.emit(e);
   const reason = (text: string) => ({ en: text });
 
+  /**
+   * Cut-offs for Vigil's own API (the console's tokens), the same rule the receiver library applies at
+   * the apps: a token issued at or before the cut-off of its user or device stays dead.
+   */
+  async function setCutoff(kind: 'user' | 'device', id: string, at: number) {
+    await store.db.insertInto('idp_cutoffs').values({ kind, id, at }).onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({ at })).execute();
+  }
+  async function cutoffOf(kind: 'user' | 'device', id: string): Promise<number> {
+    const r = await store.db.selectFrom('idp_cutoffs').select('at').where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+    return r ? Number(r.at) : 0;
+  }
+
   async function revokeUser(userId: string, why: string, txn: string) {
     const t = now() / 1000;
+    await setCutoff('user', userId, now());
     await oidc.revokeUser(userId);
     await emit({ type: EVENTS.sessionRevoked, subject: userSubject(userId), txn, claims: { event_timestamp: t, initiating_entity: 'policy', reason_admin: reason(why) } });
     await bus.publish('session.revoked', { subject: { userId }, reason: why });
@@ -127,6 +151,7 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
             principal: 'DEVICE', current_level: caepLevel(device.riskLevel), risk_reason: e.reason, event_timestamp: t, reason_admin: reason(e.reason),
           } })] : []),
         ]);
+        await setCutoff('device', e.deviceId, Math.round(t * 1000));
         const revoked = await oidc.revokeDevice(e.deviceId);
         await bus.publish('session.revoked', { subject: { deviceId: e.deviceId }, reason: `device noncompliant (${revoked.grants} grant(s) revoked): ${e.reason}` });
       } else if (e.new === 'compliant' && e.old === 'noncompliant') {
@@ -195,6 +220,9 @@ export async function createAccess(options: AccessOptions): Promise<Access> {
     async authenticateAccessToken(token) {
       const claims = await oidc.verifyAccessToken(token, `${base}/api`);
       if (!claims || claims.client_id !== CONSOLE_CLIENT_ID) return undefined;
+      const issued = typeof claims.iat_ms === 'number' ? claims.iat_ms : Number(claims.iat ?? 0) * 1000;
+      if (issued <= await cutoffOf('user', String(claims.sub))) return undefined;
+      if (typeof claims.did === 'string' && issued <= await cutoffOf('device', claims.did)) return undefined;
       const checked = await oidc.checkRequest(claims);
       if ('denied' in checked) return undefined;
       return { kind: 'user', id: checked.user.id, name: checked.user.username, role: checked.user.role };
