@@ -329,6 +329,34 @@ describe('antivirus detections from the agent', () => {
   });
 });
 
+describe('feed', () => {
+  test('an empty server lets a new sensor wait, and answers it with the first indicator as a full snapshot', async () => {
+    const h = await harness();
+    assert.deepEqual(await h.intel.feed({ since: 0, waitMs: 20 }), { version: 0, indicators: [], removed: [], full: true });
+    const waiting = h.intel.feed({ since: 0, waitMs: 30_000 });
+    const x = await h.intel.create(ind('md5', MD5), 'a', { retroHunt: false });
+    const answer = await waiting;
+    assert.deepEqual([answer.version, answer.indicators.map((i) => i.id), answer.full], [1, [x.id], true]);
+    const later = h.intel.feed({ since: 1, waitMs: 30_000 });
+    await h.intel.remove(x.id, 'a');
+    assert.deepEqual(await later, { version: 2, indicators: [], removed: [x.id], full: false });
+    // A version this server never issued (its database was replaced) gets everything, to replace what the sensor had.
+    assert.deepEqual(await h.intel.feed({ since: 99, waitMs: 0 }), { version: 2, indicators: [], removed: [], full: true });
+    await close(h);
+  });
+
+  test('scoped indicators reach only sensors of devices in those groups', async () => {
+    const h = await harness({ dev1: 'servers' });
+    const all = await h.intel.create(ind('md5', MD5), 'a', { retroHunt: false });
+    const scoped = await h.intel.create(ind('sha1', SHA1, 'block', { deviceGroups: ['servers'] }), 'a', { retroHunt: false });
+    const ids = async (deviceId?: string) => (await h.intel.feed({ since: 0, waitMs: 0, deviceId })).indicators.map((i) => i.id).sort();
+    assert.deepEqual(await ids('dev1'), [all.id, scoped.id].sort());
+    assert.deepEqual(await ids('dev2'), [all.id]);
+    assert.deepEqual(await ids(undefined), [all.id]);
+    await close(h);
+  });
+});
+
 describe('bulk import and export', () => {
   test('CSV import lands good rows, reports bad ones with line and field, and exports back', async () => {
     const h = await harness();

@@ -687,6 +687,46 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
     };
   }
 
+  // ---------- mail (issue 9): the mail gateway's verdicts ----------
+  // An EmailEvents row whose ThreatTypes carry Malware or Phish (the gateway's verdict, with its DetectionMethods)
+  // becomes an alert with the mailbox, the message and the sender as entities, and the condemned attachments
+  // (AdditionalFields.Files, keyed by SHA-256) and URLs, so mail and endpoint alerts about one file meet.
+  function mailAlert(sensorId: string, row: CanonicalRow): RaisedAlert | undefined {
+    const threats = String(row.ThreatTypes ?? '').split(',').map((t) => t.trim()).filter((t) => t === 'Malware' || t === 'Phish');
+    if (threats.length === 0) return undefined;
+    const extra = additional(row) ?? {};
+    const files = Array.isArray(extra.Files) ? extra.Files as Record<string, unknown>[] : [];
+    const urls = Array.isArray(extra.Urls) ? (extra.Urls as unknown[]).filter((u): u is string => typeof u === 'string') : [];
+    const fileEv = files.map((f) => fileEvidence({ SHA256: f.SHA256, SHA1: f.SHA1, MD5: f.MD5, FileName: f.FileName }, { fileType: f.FileType ?? null }))
+      .filter((e): e is NonNullable<typeof e> => e !== undefined);
+    const urlEv = urls.map((u) => ({ kind: 'url' as const, key: u, label: u, role: 'Related' as const }));
+    const malware = threats.includes('Malware');
+    const blocked = row.DeliveryAction === 'Blocked';
+    const at = typeof row.Timestamp === 'string' ? row.Timestamp : new Date(now()).toISOString();
+    const rcpt = String(row.RecipientEmailAddress ?? '').toLowerCase();
+    const names = String(row.ThreatNames ?? '') || threats.join(', ');
+    return {
+      alertId: ulid(),
+      title: malware ? (blocked ? 'Email messages containing malware were blocked' : 'Email messages containing malware were delivered')
+        : (blocked ? 'Phishing email was blocked' : 'Phishing email was delivered'),
+      description: `The mail gateway judged a message from ${String(row.SenderFromAddress ?? 'an unknown sender')} to ${rcpt} `
+        + `('${String(row.Subject ?? '')}') as ${threats.join(' and ')} (${names}; ${String(row.DetectionMethods ?? '')}); `
+        + `delivery: ${String(row.DeliveryAction ?? '')} to ${String(row.DeliveryLocation ?? '')}.`,
+      severity: blocked ? 'medium' : 'high',
+      category: malware ? 'Malware' : 'InitialAccess',
+      detectionSource: 'mail',
+      serviceSource: 'email',
+      mitreTechniques: malware ? ['T1566.001'] : ['T1566.002'],
+      tactics: ['InitialAccess'],
+      rule: { id: `mail:${malware ? 'malware' : 'phish'}`, title: `Mail gateway ${malware ? 'malware' : 'phish'} verdict`, source: 'builtin' },
+      firstActivity: at,
+      lastActivity: at,
+      evidence: [...impactedEvidence('EmailEvents', row), ...fileEv, ...urlEv],
+      events: [{ table: 'EmailEvents', reportId: row.ReportId as string | number, sensorId, row }],
+      dedupKey: `mail|${String(row.NetworkMessageId ?? '')}|${rcpt}`,
+    };
+  }
+
   async function alertsFor(table: string, sensorId: string, row: CanonicalRow, decisions: readonly Decision[], seen: Set<string>, retro: boolean) {
     const out: RaisedAlert[] = [];
     for (const d of decisions) {
@@ -866,12 +906,14 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
       const applies = (ind: Indicator) => ind.deviceGroups.length === 0
         || (deviceId !== undefined && groupOf(deviceId).some((g) => ind.deviceGroups.includes(g)));
       const compute = (): FeedResponse | undefined => {
-        if (since <= 0 || since > version) {
+        // since 0 (a new sensor) or a version this server never issued (its database was replaced): everything.
+        // At version 0 there is nothing yet, and the sensor waits like any other that is up to date.
+        if (since > version || (since <= 0 && version > 0)) {
           const indicators: FeedIndicator[] = [];
           for (const ind of byId.values()) if (ind.state === 'active' && applies(ind)) indicators.push(toFeed(ind));
           return { version, indicators, removed: [], full: true };
         }
-        if (since === version) return undefined;
+        if (since === version || since <= 0) return undefined;
         // First log entry after `since` (the log is in version order).
         let lo = 0;
         let hi = logVersions.length;
@@ -893,13 +935,14 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
         return { version, indicators: indicators.reverse(), removed: removed.reverse(), full: false };
       };
       const ready = compute();
-      if (ready || waitMs <= 0 || closed) return ready ?? { version, indicators: [], removed: [], full: false };
+      const nothing = (): FeedResponse => ({ version, indicators: [], removed: [], full: since <= 0 });
+      if (ready || waitMs <= 0 || closed) return ready ?? nothing();
       await new Promise<void>((resolve) => {
         const done = () => { clearTimeout(timeout); waiters.delete(done); resolve(); };
         const timeout = setTimeout(done, waitMs);
         waiters.add(done);
       });
-      return compute() ?? { version, indicators: [], removed: [], full: false };
+      return compute() ?? nothing();
     },
 
     version: () => version,
@@ -926,6 +969,10 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
           const alert = antivirusAlert(sensorId, row);
           if (alert && !seen.has(alert.dedupKey)) { seen.add(alert.dedupKey); raised.push(alert); }
           continue;
+        }
+        if (table === 'EmailEvents' && row.ThreatTypes) { // mail (issue 9): the gateway's verdict; indicator matching goes on below
+          const alert = mailAlert(sensorId, row);
+          if (alert && !seen.has(alert.dedupKey)) { seen.add(alert.dedupKey); raised.push(alert); }
         }
         if (!slots || index.size === 0) continue;
         decisions.length = 0;
