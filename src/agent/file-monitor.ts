@@ -59,7 +59,9 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
   let idleWaiters: (() => void)[] = [];
   let warnedMax = false;
 
-  const isExcluded = (p: string) => exclude.some((e) => p === e || p.startsWith(e + sep));
+  // The agent's own transient files (quarantine staging, restore in progress) are not user activity.
+  const OWN = /\/\.vigil-q-[0-9A-Z]+$|\.vigil-restore-[0-9A-Z]+$/;
+  const isExcluded = (p: string) => OWN.test(p) || exclude.some((e) => p === e || p.startsWith(e + sep));
 
   function watchDir(dir: string) {
     if (closed || watchers.has(dir) || isExcluded(dir)) return;
