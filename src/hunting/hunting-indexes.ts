@@ -26,19 +26,20 @@ export function textIndexName(table: string, column: string): string {
   return `${table}__text_${column}`;
 }
 
+/** Table recording, per text index, the highest _Seq it has indexed (rows above are scanned). */
+export const TEXT_INDEX_WATERMARKS = 'hunting_text_watermarks';
+
 /**
  * Opt-in term/substring indexes: an FTS5 trigram table per column (external content, so the text is
- * stored once) kept in step by triggers. `has`, `contains`, `startswith` and `endswith` with a literal
- * of 3+ characters then read only the matching rows instead of every row in the time range
- * (https://sqlite.org/fts5.html#the_trigram_tokenizer). Costs ingest time and disk; measured by bench:hunt.
+ * stored once). `has`, `contains`, `startswith` and `endswith` with a literal of 3+ characters then read
+ * only the rows the index finds, plus the not-yet-indexed tail above the watermark, instead of every row
+ * in the time range (https://sqlite.org/fts5.html#the_trigram_tokenizer). The text indexer fills them in
+ * batches behind ingest (createTextIndexer), which costs far less than indexing row by row in triggers.
  */
-export const HUNTING_TEXT_INDEXES: readonly string[] = Object.freeze(TEXT_INDEXED_COLUMNS.flatMap(([t, c]) => {
-  const fts = `"${textIndexName(t, c)}"`;
-  return [
-    `CREATE VIRTUAL TABLE IF NOT EXISTS ${fts} USING fts5("${c}", content='${t}', content_rowid='_Seq', tokenize='trigram', detail='none')`,
-    `CREATE TRIGGER IF NOT EXISTS "${textIndexName(t, c)}_ai" AFTER INSERT ON "${t}" WHEN new."${c}" IS NOT NULL BEGIN INSERT INTO ${fts}(rowid, "${c}") VALUES (new."_Seq", new."${c}"); END`,
-    `CREATE TRIGGER IF NOT EXISTS "${textIndexName(t, c)}_ad" AFTER DELETE ON "${t}" WHEN old."${c}" IS NOT NULL BEGIN INSERT INTO ${fts}(${fts}, rowid, "${c}") VALUES ('delete', old."_Seq", old."${c}"); END`,
-    // Rows already in the table (enabling the index later): index them once.
-    `INSERT INTO ${fts}(${fts}) SELECT 'rebuild' WHERE NOT EXISTS (SELECT 1 FROM "${textIndexName(t, c)}_docsize" LIMIT 1) AND EXISTS (SELECT 1 FROM "${t}" LIMIT 1)`,
-  ];
-}));
+export const HUNTING_TEXT_INDEXES: readonly string[] = Object.freeze([
+  `CREATE TABLE IF NOT EXISTS "${TEXT_INDEX_WATERMARKS}" ("name" TEXT PRIMARY KEY, "seq" INTEGER NOT NULL)`,
+  ...TEXT_INDEXED_COLUMNS.flatMap(([t, c]) => [
+    `CREATE VIRTUAL TABLE IF NOT EXISTS "${textIndexName(t, c)}" USING fts5("${c}", content='${t}', content_rowid='_Seq', tokenize='trigram', detail='none')`,
+    `INSERT OR IGNORE INTO "${TEXT_INDEX_WATERMARKS}" ("name", "seq") VALUES ('${textIndexName(t, c)}', 0)`,
+  ]),
+]);

@@ -6,6 +6,7 @@ import type { Store } from '../store/index.js';
 import type { Column, KqlType } from './compiler-types.js';
 import { compileKql, ProbeNeeded, type CompiledQuery } from './kql-compiler.js';
 import { semanticError } from './kql-errors.js';
+import { TEXT_INDEX_WATERMARKS } from './hunting-indexes.js';
 import { parseKql } from './kql-parser.js';
 import { sqliteDialect, type SqlDialect } from './sql-dialect.js';
 import { datetimeToString, timespanToString } from './sqlite-functions.js';
@@ -57,19 +58,24 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const maxRows = options.maxRows ?? 30_000;
   const clock = options.now ?? Date.now;
 
-  // Trigram text indexes the database has (HUNTING_TEXT_INDEXES), looked up at most once a minute.
-  let textIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map();
-  let textIndexesAt = -Infinity;
+  // Trigram text indexes (HUNTING_TEXT_INDEXES) and how far each is filled, read before each query.
+  let textIndexes: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map();
+  let hasWatermarks: boolean | null = null;
+  let checkedAt = -Infinity;
   const refreshTextIndexes = async () => {
-    if (performance.now() - textIndexesAt < 60_000) return;
-    textIndexesAt = performance.now();
-    const found = await options.store.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_\\_text\\_%' ESCAPE '\\'`, [], { maxRows: 1000 });
-    const map = new Map<string, Set<string>>();
-    for (const [name] of found.rows) {
+    if (hasWatermarks === null || (!hasWatermarks && performance.now() - checkedAt > 60_000)) {
+      checkedAt = performance.now();
+      const t = await options.store.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = '${TEXT_INDEX_WATERMARKS}'`, [], { maxRows: 1 });
+      hasWatermarks = t.rows.length > 0;
+    }
+    if (!hasWatermarks) return;
+    const found = await options.store.query(`SELECT name, seq FROM "${TEXT_INDEX_WATERMARKS}"`, [], { maxRows: 1000 });
+    const map = new Map<string, Map<string, number>>();
+    for (const [name, seq] of found.rows) {
       const m = /^(.+)__text_(.+)$/.exec(String(name));
-      if (!m || /_(data|idx|config|docsize|content)$/.test(m[2])) continue;
-      if (!map.has(m[1])) map.set(m[1], new Set());
-      map.get(m[1])!.add(m[2]);
+      if (!m) continue;
+      if (!map.has(m[1])) map.set(m[1], new Map());
+      map.get(m[1])!.set(m[2], Number(seq));
     }
     textIndexes = map;
   };

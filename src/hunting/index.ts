@@ -17,5 +17,7 @@ export { registerKqlSqliteFunctions, registerSqlFunctions, tuneKqlReadConnection
  */
 export const KQL_SQL_FUNCTIONS_MODULE: string = new URL('./sqlite-functions.ts', import.meta.url).href;
 export { HUNTING_INDEXES, HUNTING_TEXT_INDEXES, TEXT_INDEXED_COLUMNS } from './hunting-indexes.js';
+export { createTextIndexer } from './text-indexer.js';
+export type { TextIndexer, TextIndexerOptions } from './text-indexer.js';
 export { createCustomDetections, validateRule, MAX_ALERTS_PER_RUN } from './custom-detections.js';
 export type { CustomDetections, CustomDetectionOptions, Rule as CustomDetectionRule, RuleInput as CustomDetectionRuleInput, RuleFrequency, EntityMapping, RunReport } from './custom-detections.js';

@@ -25,8 +25,8 @@ export interface CompileOptions {
   readonly probes?: ReadonlyMap<number, readonly string[]>;
   /** Only rows with _Seq above this, per table (continuous custom detections read just the new rows). */
   readonly sinceSeq?: ReadonlyMap<string, number>;
-  /** Trigram text indexes present in the database: table → indexed columns (HUNTING_TEXT_INDEXES). */
-  readonly textIndexes?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Trigram text indexes present: table → column → watermark (highest _Seq indexed; rows above are scanned). */
+  readonly textIndexes?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Tables that exist; defaults to every canonical table. */
   readonly tables?: ReadonlyMap<string, { readonly columns: readonly { readonly name: string; readonly type: string }[] }>;
 }
@@ -100,7 +100,7 @@ export class Compiler {
     private readonly tables: NonNullable<CompileOptions['tables']>,
     private readonly probes: ReadonlyMap<number, readonly string[]> = new Map(),
     private readonly sinceSeq: ReadonlyMap<string, number> = new Map(),
-    private readonly textIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+    private readonly textIndexes: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(),
   ) {}
 
   /** Distinct values the data holds for an operator at `pos`; `sql` yields them in column "v". */
@@ -1160,7 +1160,14 @@ export class Compiler {
    */
   textIndexFilter(op: string, left: Expr, r: SExpr, scope: Scope): string | null {
     const rows = this.textIndexRows(op, left, r, scope);
-    return rows === null ? null : `${this.col(scope.alias, HIDDEN_SEQ)} IN (${rows})`;
+    return rows === null ? null : this.seqIn(scope, left, [rows]);
+  }
+
+  /** Rows the index found, or rows above its watermark that it has not seen yet. */
+  seqIn(scope: Scope, left: Expr, subqueries: readonly string[]): string {
+    const seq = this.col(scope.alias, HIDDEN_SEQ);
+    const mark = left.kind === 'ident' && scope.table ? this.textIndexes.get(scope.table)?.get(left.name) ?? 0 : 0;
+    return `(${seq} IN (${subqueries.join(' UNION ')}) OR ${seq} > ${Math.trunc(mark)})`;
   }
 
   /** The rowids a text index finds for a string filter, as a subquery, or null when no index serves it. */
@@ -1302,7 +1309,7 @@ export class Compiler {
         if (!negated && !items.exprs.length && !items.arrays.length && !items.subqueries.length) {
           const narrowing = (all ? consts.slice(0, 1) : consts).map((c) => this.textIndexRows('has', e.left, this.literal('string', c), scope));
           if (narrowing.length && narrowing.every((x) => x !== null)) {
-            test = `(${this.col(scope.alias, HIDDEN_SEQ)} IN (${narrowing.join(' UNION ')}) AND ${test})`;
+            test = `(${this.seqIn(scope, e.left, narrowing as string[])} AND ${test})`;
           }
         }
         parts.push(test);

@@ -2,7 +2,7 @@
 // indexes (has/contains), data probes (bag_unpack, pivot), search, ipv4_lookup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HUNTING_INDEXES, HUNTING_TEXT_INDEXES } from './index.js';
+import { createTextIndexer, HUNTING_INDEXES, HUNTING_TEXT_INDEXES } from './index.js';
 import { createTestHunting } from './test-support.js';
 
 const NOW = Date.UTC(2024, 0, 31, 12, 0, 0);
@@ -36,7 +36,8 @@ test('hunting and text indexes return the same rows as plain scans', async () =>
   const plain = seeded();
   const indexed = seeded();
   for (const ddl of [...HUNTING_INDEXES, ...HUNTING_TEXT_INDEXES]) indexed.db.exec(ddl);
-  // Rows written after the text index exists are indexed by its trigger.
+  assert.equal(await createTextIndexer({ store: { db: indexed.kysely } }).catchUp(), 4);
+  // A row the indexer has not reached yet is above the watermark and found by scanning.
   for (const t of [plain, indexed]) {
     t.insert('DeviceProcessEvents', [{ Timestamp: '2024-01-31T11:30:00.000Z', DeviceName: 'ws3', FileName: 'rundll32.exe', ProcessCommandLine: 'rundll32 mimikatz.dll', ReportId: 5 }]);
   }
@@ -50,7 +51,7 @@ test('hunting and text indexes return the same rows as plain scans', async () =>
     assert.deepEqual((await plain.hunting.hunt(q)).rows, want, `plain: ${q}`);
     assert.deepEqual((await indexed.hunting.hunt(q)).rows, want, `indexed: ${q}`);
   }
-  assert.match(indexed.hunting.compile(QUERIES[0][0]).sql, /__text_ProcessCommandLine/);
+  assert.match(indexed.hunting.compile(QUERIES[0][0]).sql, /__text_ProcessCommandLine.* OR _t\d+\."\$Seq" > 4\)/);
   plain.close();
   indexed.close();
 });

@@ -1,6 +1,7 @@
 // Test helper: the hunting service over an in-memory SQLite database laid out as the store lays out
 // telemetry (one table per canonical table, epoch-ms datetimes, JSON dynamics), without worker threads.
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { TABLES } from '../schema/index.js';
 import { createHuntingService, type HuntingService } from './hunting-service.js';
 import { registerKqlSqliteFunctions } from './sqlite-functions.js';
@@ -8,6 +9,8 @@ import { registerKqlSqliteFunctions } from './sqlite-functions.js';
 export interface TestHunting {
   readonly hunting: HuntingService;
   readonly db: Database.Database;
+  /** The same database through kysely, as Store.db. */
+  readonly kysely: Kysely<any>;
   /** Insert rows in in-memory form (ISO datetimes, objects for dynamic, booleans). */
   insert(table: string, rows: readonly Record<string, unknown>[]): void;
   close(): void;
@@ -40,6 +43,7 @@ export function createTestHunting(options: { now: number; maxRows?: number; wind
   return {
     hunting,
     db,
+    kysely: new Kysely<any>({ dialect: new SqliteDialect({ database: db }) }),
     insert(table, rows) {
       const def = TABLES.get(table as never)!;
       for (const row of rows) {
