@@ -1,7 +1,10 @@
 // The SQL that differs between database engines, in one place. The compiler emits standard SQL
 // through these hooks; SQLite is implemented now, and a PostgreSQL dialect implements the same
 // interface (jsonb ->/#>> for JSON access, DISTINCT ON for dedupe, ILIKE, and the kql_* helpers
-// as SQL functions) without touching the compiler.
+// as SQL functions) without touching the compiler's structure.
+// Still written inline by the compiler and to move behind this interface with the PostgreSQL dialect:
+// json_valid/json_type/json_array/json_object/json_array_length, `COLLATE NOCASE` for =~, instr/substr,
+// random(), unary + on GROUP BY keys, and FTS5 trigram lookups (pg_trgm GIN indexes there).
 
 export interface SqlDialect {
   readonly name: 'sqlite' | 'postgres';
