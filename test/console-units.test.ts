@@ -1,6 +1,8 @@
 // The console's pure logic, without a browser: CSV export, the attack story graph and its layout,
 // KQL highlighting and completion from the schema, and the process tree.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { CONSOLE_SECTIONS } from '../src/api/static.js';
 import assert from 'node:assert/strict';
 import { toCsv } from '../console/src/format.js';
 import { layout } from '../console/src/graph-layout.js';
@@ -81,4 +83,10 @@ test('the process tree nests a process under its parent and grandparent', () => 
   const shape = (p: { name: string; pid: string; children: unknown[] }): unknown => [`${p.name}(${p.pid})`, ...(p.children as typeof p[]).map(shape)];
   assert.deepEqual(roots.map(shape), [['systemd(1)', ['bash(7)', ['evil.sh(42)', ['curl(43)']]]]]);
   assert.equal(roots[0].children[0].children[0].cmd, '<img src=x>');
+});
+
+test('the server answers every console page the console routes to', () => {
+  const app = readFileSync(new URL('../console/src/App.tsx', import.meta.url), 'utf8');
+  const sections = [...new Set([...app.matchAll(/path: '\/([a-z-]*)/g)].map((m) => m[1]).filter(Boolean))].sort();
+  assert.deepEqual(sections, [...CONSOLE_SECTIONS].sort());
 });

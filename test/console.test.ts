@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { ADMIN_PASSWORD, startPlatform, type TestPlatform } from './helpers/platform.js';
+import { CONSOLE_SECTIONS } from '../src/api/static.js';
 import {
   enrollDevice, eventually, ingestStory, launchBrowser, MALWARE_SHA256, signIn, storyAlert, XSS,
   type Browser, type SeededDevice,
@@ -59,6 +60,16 @@ describe('SOC console in a browser', () => {
     const asset = await fetch(`${t.url}${script[1]}`);
     assert.equal(asset.status, 200);
     assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    for (const path of ['/no-such-page', '/assets/missing-abc123.js', '/taxii2/no-such-thing']) {
+      const missing = await fetch(`${t.url}${path}`);
+      assert.ok(missing.status === 404 || (path.startsWith('/taxii2') && missing.status === 401), `${path}: ${missing.status}`);
+      assert.doesNotMatch(missing.headers.get('content-type') ?? '', /text\/html/, `${path} is not answered with the console`);
+    }
+    for (const section of CONSOLE_SECTIONS) {
+      const deep = await fetch(`${t.url}/${section}/some-id`);
+      assert.equal(deep.status, 200, section);
+      assert.match(await deep.text(), /<div id="root"><\/div>/);
+    }
     const api404 = await fetch(`${t.url}/api/v1/no-such-route`);
     assert.equal(api404.status, 404);
     assert.deepEqual(await api404.json(), { error: 'not_found', message: 'no route GET /api/v1/no-such-route' });

@@ -1,11 +1,11 @@
 // Serves the built SOC console (console/dist) at `/`: hashed assets cached for a year, the page
 // itself revalidated every time, a strict Content-Security-Policy on everything it sends, and
-// the console's own routes (/incidents/…) answered with index.html so deep links work.
+// the console's own pages (/incidents/…) answered with index.html so deep links work.
 import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ConsoleOptions {
   /** The folder `vite build console` wrote (console/dist), as a path or a file: URL. */
@@ -53,33 +53,48 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
     .header('cross-origin-opener-policy', 'same-origin');
 }
 
-/** Registers GET (and HEAD) for every path not taken by another route; /api/* still answers the JSON 404. */
+/**
+ * The console's own pages (console/src/App.tsx ROUTES). Only these paths, `/` and the built files are
+ * registered, so every other path (the API, /oidc, /taxii2, /ssf, …) keeps its own routes and 404s.
+ */
+export const CONSOLE_SECTIONS = ['incidents', 'alerts', 'devices', 'users', 'actions', 'indicators', 'hunting', 'rules', 'settings'] as const;
+
+/** Registers GET (and HEAD) for `/`, the console's pages (deep links get index.html) and the built assets. */
 export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOptions): void {
   const root = resolve(typeof options.distDir === 'string' ? options.distDir : fileURLToPath(options.distDir));
   const rootPrefix = root.endsWith(sep) ? root : root + sep;
 
-  app.get('/*', async (request, reply) => {
-    const path = decodeURIComponentSafe(request.url.split('?')[0]);
-    if (path === null || path.startsWith('/api/') || path === '/api') return reply.callNotFound();
+  const page = async (_request: FastifyRequest, reply: FastifyReply) => {
     securityHeaders(reply);
-    if (!existsSync(join(root, 'index.html'))) {
+    const index = join(root, 'index.html');
+    if (!existsSync(index)) {
       return reply.status(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(NOT_BUILT);
     }
-    const file = resolve(root, '.' + normalize(path));
-    if (file !== root && !file.startsWith(rootPrefix)) return reply.callNotFound();
-    const info = await stat(file).catch(() => null);
-    if (info?.isFile()) {
-      const type = TYPES[extname(file)] ?? 'application/octet-stream';
-      // Vite names built assets by content hash: they never change under the same name.
-      const immutable = path.startsWith('/assets/');
-      reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-      return reply.type(type).send(await readFile(file));
-    }
-    // A file-like path that does not exist is a 404; anything else is a console route.
-    if (extname(path) !== '') return reply.callNotFound();
-    reply.header('cache-control', 'no-cache');
-    return reply.type(TYPES['.html']).send(await readFile(join(root, 'index.html')));
-  });
+    return reply.header('cache-control', 'no-cache').type(TYPES['.html']).send(await readFile(index));
+  };
+
+  const file = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = decodeURIComponentSafe(request.url.split('?')[0]);
+    if (path === null) return reply.callNotFound();
+    const target = resolve(root, '.' + normalize(path));
+    if (!target.startsWith(rootPrefix)) return reply.callNotFound();
+    const info = await stat(target).catch(() => null);
+    if (!info?.isFile()) return reply.callNotFound();
+    securityHeaders(reply);
+    // Vite names built assets by content hash: they never change under the same name.
+    const immutable = path.startsWith('/assets/');
+    reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    return reply.type(TYPES[extname(target)] ?? 'application/octet-stream').send(await readFile(target));
+  };
+
+  app.get('/', page);
+  app.get('/index.html', page);
+  for (const section of CONSOLE_SECTIONS) {
+    app.get(`/${section}`, page);
+    app.get(`/${section}/*`, page);
+  }
+  app.get('/assets/*', file);
+  app.get('/favicon.ico', file);
 }
 
 function decodeURIComponentSafe(text: string): string | null {
