@@ -615,7 +615,20 @@ export async function createIntelService(options: IntelOptions): Promise<IntelSe
       } else if (slot.kind === 'ip') {
         const exact = [...(byType.get('ipv4') ?? []), ...(byType.get('ipv6') ?? [])];
         if (exact.length) inList(slot.column, exact, true);
-        if (byType.has('cidr')) out.push({ where: `${quoteIdent(slot.column)} IS NOT NULL AND ${quoteIdent(slot.column)} <> ''`, params: [] });
+        // IPv4 ranges narrow the scan to their whole leading octets (10.1.0.0/16 → '10.1.%'); others scan the column.
+        const ranges = byType.get('cidr') ?? [];
+        const prefixes = ranges.map((r) => {
+          const [net, bits] = r.split('/');
+          const whole = Math.floor(Number(bits) / 8);
+          return net.includes(':') || whole === 0 ? undefined : `${net.split('.').slice(0, whole).join('.')}.`;
+        });
+        if (prefixes.some((p) => p === undefined)) out.push({ where: `${quoteIdent(slot.column)} IS NOT NULL AND ${quoteIdent(slot.column)} <> ''`, params: [] });
+        else if (prefixes.length) {
+          for (let k = 0; k < prefixes.length; k += 50) {
+            const part = prefixes.slice(k, k + 50) as string[];
+            out.push({ where: `(${part.map(() => `${quoteIdent(slot.column)} LIKE ?`).join(' OR ')})`, params: part.map((p) => `${p}%`) });
+          }
+        }
       } else {
         const hosts = [...(byType.get('domain') ?? []), ...(byType.get('url') ?? []).map((u) => u.replace(/^https?:\/\//, ''))];
         if (hosts.length) likeList(slot.column, hosts);
