@@ -1,7 +1,7 @@
 import { createPrivateKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
 import { sql } from 'kysely';
-import { ulid } from 'ulid';
+import { monotonicFactory, ulid } from 'ulid';
 import { VigilError } from '../../errors/index.js';
 import type { Migration, Store } from '../../store/index.js';
 import { publicJwk } from '../keys.js';
@@ -197,6 +197,8 @@ export async function createTransmitter(options: TransmitterOptions): Promise<Tr
   const kid = options.signingKey.kid!;
   let base = '';
   let closed = false;
+  // Monotonic, so that SETs created in the same millisecond keep their order in the outbox (and in delivery).
+  const nextJti = monotonicFactory();
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Map<string, Set<() => void>>();
   const inflight = new Set<Promise<unknown>>();
@@ -253,7 +255,7 @@ export async function createTransmitter(options: TransmitterOptions): Promise<Tr
    * libuv thread pool behind password hashing and file I/O, which cost tens of ms under load.
    */
   function sign(streamAud: string, event: OutgoingEvent): { jti: string; jwt: string } {
-    const jti = ulid();
+    const jti = nextJti();
     const header = { alg: 'RS256', typ: 'secevent+jwt', kid };
     const payload = { iss: base, aud: streamAud, iat: Math.floor(now() / 1000), jti, txn: event.txn, sub_id: event.subject, events: { [event.type]: event.claims } };
     const input = `${b64(header)}.${b64(payload)}`;
