@@ -26,6 +26,16 @@ function ticksOf(pid: number): number {
     return 0;
   }
 }
+/** [utime, stime] of one process, in ticks. */
+function splitTicks(pid: number): [number, number] {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return [Number(rest[11]), Number(rest[12])];
+  } catch {
+    return [0, 0];
+  }
+}
 function rssKb(pid: number): number {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
 }
@@ -86,6 +96,7 @@ async function main() {
     let peakRss = 0;
     let peakAgentRss = 0;
     const t0 = treeTicks(pid);
+    const [u0, s0] = splitTicks(pid);
     const w0 = Date.now();
     const fileTimer = setInterval(() => {
       const path = join(watch, `f-${files.length}.bin`);
@@ -109,7 +120,11 @@ async function main() {
     }, 250);
     await sleep(SECONDS * 1000);
     for (const t of [fileTimer, procTimer, topUp]) clearInterval(t);
-    const cpu = ((treeTicks(pid) - t0) / CLK_TCK) / ((Date.now() - w0) / 1000) * 100;
+    const wall = (Date.now() - w0) / 1000;
+    const cpu = ((treeTicks(pid) - t0) / CLK_TCK) / wall * 100;
+    const [u1, s1] = splitTicks(pid);
+    const userPct = ((u1 - u0) / CLK_TCK) / wall * 100;
+    const sysPct = ((s1 - s0) / CLK_TCK) / wall * 100;
     clearInterval(rssTimer);
 
     // Drain: wait (bounded) for the rows to arrive.
@@ -129,6 +144,7 @@ async function main() {
     console.log(`workload: ${files.length} files, ${pids.length} processes in ${SECONDS} s; process source ${source}`);
     console.log(`received: ${seenFiles} file rows, ${seenProcs} process rows`);
     console.log(`idle: cpu ${idleCpu.toFixed(2)}% of one core over ${IDLE_SECONDS} s, rss ${idleRss.toFixed(0)} MB`);
+    console.log(`load: agent process user ${userPct.toFixed(2)}%, system ${sysPct.toFixed(2)}%, helper processes ${(cpu - userPct - sysPct).toFixed(2)}%`);
     console.log(`load: agent process peak rss ${(peakAgentRss / 1024).toFixed(0)} MB; with helper processes ${(peakRss / 1024).toFixed(0)} MB`);
     console.log(`agent: cpu ${cpu.toFixed(2)}% avg, rss ${(peakRss / 1024).toFixed(0)} MB, events lost ${lost}`);
   } finally {
