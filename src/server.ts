@@ -22,6 +22,7 @@ import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from
 // intel (issue 8): indicators, matching, the sensor feed, retro-hunt, STIX 2.1 / TAXII 2.1
 import { createIntelService, type IntelService } from './intel/index.js';
 import { registerIntelRoutes } from './api/routes/intel.js';
+import { VigilError } from './errors/index.js'; // mail (issue 9): email action parameters
 import { registerConsoleRoutes } from './api/static.js'; // console
 
 export interface Platform {
@@ -82,6 +83,41 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   });
   // response: add_indicator actions create indicators through intel
   response.registerActionKind(indicatorActionKind((input, actor) => intel.create(input, actor)));
+  // mail (issue 9): email actions on a message (target: its NetworkMessageId; defender-xdr.md §10), run as commands
+  // to the mail gateway that reported it (the sensor of its EmailEvents rows), which moves it over IMAP as ZAP does.
+  const emailActionKinds: Record<string, string> = {
+    soft_delete: 'Soft-delete an email (move it to Deleted Items)', move_to_junk: 'Move an email to the Junk folder',
+    quarantine: 'Move a delivered email to quarantine', move_to_inbox: 'Move an email back to the inbox',
+    release_email: 'Release an email from the mail gateway quarantine',
+  };
+  for (const [kind, description] of Object.entries(emailActionKinds)) {
+    response.registerActionKind({
+      kind, targetType: 'email', description,
+      validate(params) {
+        const p = (params ?? {}) as Record<string, unknown>;
+        const extra = typeof p === 'object' && !Array.isArray(p) ? Object.keys(p).filter((k) => k !== 'recipients') : ['params'];
+        const r = p.recipients;
+        if (extra.length || (r !== undefined && (!Array.isArray(r) || r.some((x) => typeof x !== 'string' || !x.includes('@'))))) {
+          throw new VigilError('bad_request', 400, `${kind}: the only parameter is 'recipients' (a list of addresses)`);
+        }
+        return Array.isArray(r) ? { recipients: r.map((x: string) => x.toLowerCase()) } : {};
+      },
+      async execute(action, context) {
+        const found = await store.query('SELECT "_SensorId", "InternetMessageId", "RecipientEmailAddress" FROM "EmailEvents" WHERE "NetworkMessageId" = ? LIMIT 1000',
+          [action.target], { timeoutMs: 10_000 });
+        if (found.rows.length === 0) return { state: 'failed', message: `no EmailEvents row for message ${action.target}` };
+        const command = await context.enqueueCommand({
+          deviceId: String(found.rows[0][0]), kind, actionId: action.id,
+          params: {
+            networkMessageId: action.target, internetMessageId: String(found.rows[0][1] ?? ''), actor: action.requestedBy,
+            recipients: (action.params.recipients as string[] | undefined) ?? [...new Set(found.rows.map((row) => String(row[2])))],
+          },
+        });
+        return { state: 'dispatched', commandId: command.id };
+      },
+      ...(kind === 'release_email' || kind === 'move_to_inbox' ? {} : { undo: (a: { params: Record<string, unknown> }) => ({ kind: 'move_to_inbox', params: { ...a.params } }) }),
+    });
+  }
   // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
   const incidents = await createIncidentService({
     store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),

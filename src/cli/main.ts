@@ -5,6 +5,7 @@ import { runServe } from './serve.js';
 import { runAgent } from './agent.js';
 import { runAudit } from './audit.js'; // response
 import { runDemo } from './demo.js';
+import { runMailGateway } from './mail-gateway.js'; // mail (issue 9)
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   // agent module
   agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
   audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
+  'mail-gateway': { run: runMailGateway, summary: 'run the SMTP gateway: scanning, quarantine, zero-hour purge (mail, issue 9)' },
   demo: { run: runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
 };
 
