@@ -62,6 +62,7 @@ test('access follows device health, end to end', async () => {
   assert.equal(detail.body.riskLevel, 'high');
   assert.deepEqual(detail.body.history.map((h: any) => `${h.old}->${h.new}`), ['unknown->compliant', 'compliant->noncompliant']);
 
+  await t.platform.bus.drain(); // the provider-side revocation follows the SETs
   // The refresh token is gone (grants bound to the device were revoked) …
   const refreshed = await refresh({ issuer: fx.issuer, clientId: fx.clientId, clientSecret: fx.clientSecret, refreshToken: first.tokens.refresh_token! });
   assert.equal(refreshed.ok, false);
