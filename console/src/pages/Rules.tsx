@@ -1,5 +1,5 @@
-import { useMemo, useState } from 'react';
-import { api, isMissingRoute, listOf } from '../api';
+import { useMemo, useRef, useState } from 'react';
+import { api, isMissingRoute, listOf, qs } from '../api';
 import { RequireRole } from '../auth';
 import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Card, ErrorView, Field, PageHeader, Result, Tabs } from '../components/ui';
@@ -8,11 +8,13 @@ import { useAction, useApi } from '../hooks';
 import { useSearchParams } from '../router';
 
 interface Rule {
+  key?: string; pack?: string; line?: number; mapped?: boolean; tags?: string[];
   id: string; frequency?: string; alert?: { title?: string; severity?: string }; lastRunAt?: string | null; lastRunStatus?: string | null; createdBy?: string; title?: string; name?: string; author?: string; source?: string; kind?: string; type?: string; level?: string; severity?: string;
   status?: string; enabled?: boolean; hits?: number; hitCount?: number; lastHit?: string; references?: string[]; license?: string; query?: string; file?: string;
 }
-const kindOf = (r: Rule) => (r.source ?? r.kind ?? r.type ?? 'sigma').toLowerCase();
-const isCustom = (r: Rule) => kindOf(r) !== 'sigma';
+/** Custom detections come from hunting (KQL); everything under /api/v1/rules is Sigma (rules and correlations). */
+const isCustom = (r: Rule) => r.source === 'kql';
+const ruleKey = (r: Rule) => r.key ?? r.id;
 
 export default function Rules() {
   const { data, error, loading, reload } = useApi<Record<string, unknown>>('/api/v1/rules');
@@ -22,11 +24,36 @@ export default function Rules() {
   const [q, setQ] = useState(params.get('id') ?? '');
   const act = useAction();
   const rules = listOf<Rule>(data, 'rules');
+  // Hit counts from the alerts the rules raised (the latest 1,000 alerts), when the rule list does not carry them.
+  const alerts = useApi<unknown>(`/api/v1/alerts${qs({ limit: 1000 })}`);
+  const hits = useMemo(() => {
+    const map = new Map<string, { count: number; last: string }>();
+    if (alerts.error) return undefined;
+    for (const a of listOf<{ detectorId?: string | null; rule?: { id?: string } | null; createdDateTime?: string; count?: number }>(alerts.data, 'items')) {
+      const id = a.rule?.id ?? a.detectorId;
+      if (!id) continue;
+      const entry = map.get(id) ?? { count: 0, last: '' };
+      entry.count += a.count ?? 1;
+      if ((a.createdDateTime ?? '') > entry.last) entry.last = a.createdDateTime ?? '';
+      map.set(id, entry);
+    }
+    return map;
+  }, [alerts.data, alerts.error]);
+  const hitsOf = (r: Rule) => (hits ? hits.get(r.id ?? '') ?? hits.get(r.key ?? '') ?? { count: 0, last: '' } : undefined);
   const customRules = [...rules.filter(isCustom), ...listOf<Rule>(custom.data, 'rules').filter((r) => !rules.some((x) => x.id === r.id)).map((r) => ({ ...r, source: 'kql' }))];
   const list = tab === 'sigma' ? rules.filter((r) => !isCustom(r)) : customRules;
   const rows = useMemo(() => list.filter((r) => !q || [r.id, r.title, r.name, r.author].some((v) => str(v).toLowerCase().includes(q.toLowerCase()))), [list, q]);
-  const report = (data?.report ?? data?.importReport ?? data?.errors) as unknown;
-  const reportItems = Array.isArray(report) ? report as Record<string, unknown>[] : Array.isArray((report as Record<string, unknown>)?.errors) ? (report as { errors: Record<string, unknown>[] }).errors : [];
+  const [imported, setImported] = useState<{ total: number; loaded: number; failed: Record<string, unknown>[]; warnings?: Record<string, unknown>[] } | null>(null);
+  const reportItems = [...(imported?.failed ?? []), ...(imported?.warnings ?? [])];
+  const importAct = useAction();
+  const fileInput = useRef<HTMLInputElement>(null);
+  const importFiles = (files: FileList) => importAct.run(async () => {
+    const sources = await Promise.all([...files].map(async (f) => ({ path: f.name, text: await f.text() })));
+    const report = await api.post<{ total: number; loaded: number; failed: Record<string, unknown>[]; warnings?: Record<string, unknown>[] }>('/api/v1/rules/import', { files: sources });
+    setImported(report);
+    setParams({ tab: 'report' });
+    reload();
+  });
   const toggle = (r: Rule) => act.run(async () => {
     if (isCustom(r) && !rules.some((x) => x.id === r.id)) {
       // Custom detections are replaced whole (PUT /api/v1/hunting/rules/:id).
@@ -34,7 +61,7 @@ export default function Rules() {
       for (const k of ['createdAt', 'updatedAt', 'nextRunAt']) delete (input as Record<string, unknown>)[k];
       await api.put(`/api/v1/hunting/rules/${encodeURIComponent(r.id)}`, { ...input, enabled: !(r.enabled ?? true) });
     } else {
-      await api.patch(`/api/v1/rules/${encodeURIComponent(r.id)}`, { enabled: !(r.enabled ?? true) });
+      await api.patch(`/api/v1/rules/${encodeURIComponent(ruleKey(r))}`, { enabled: !(r.enabled ?? true) });
     }
     reload();
     custom.reload();
@@ -48,10 +75,16 @@ export default function Rules() {
       { id: 'lastRun', label: 'Last run', width: 'minmax(180px, 1fr)', value: (r: Rule) => [time(r.lastRunAt), r.lastRunStatus].filter(Boolean).join(' · ') },
     ]),
     { id: 'enabled', label: 'State', width: '110px', value: (r) => ((r.enabled ?? true) ? 'enabled' : 'disabled'), render: (r) => <Badge value={(r.enabled ?? true) ? 'enabled' : 'disabled'} kind="state" /> },
-    { id: 'hits', label: 'Hits', width: '90px', value: (r) => r.hits ?? r.hitCount ?? 0 },
-    { id: 'lastHit', label: 'Last hit', width: '180px', value: (r) => r.lastHit ?? '', render: (r) => time(r.lastHit) },
+    { id: 'hits', label: 'Hits', width: '90px', value: (r) => r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '', render: (r) => String(r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '—') },
+    { id: 'lastHit', label: 'Last hit', width: '180px', value: (r) => r.lastHit ?? hitsOf(r)?.last ?? '', render: (r) => time(r.lastHit ?? hitsOf(r)?.last) },
     { id: 'status', label: 'Status', width: '110px', value: (r) => r.status ?? '', hidden: true },
-    { id: 'id', label: 'Id', width: '280px', value: (r) => r.id, hidden: true },
+    ...(tab === 'sigma' ? [
+      { id: 'kind', label: 'Kind', width: '110px', value: (r: Rule) => r.kind ?? '', hidden: true },
+      { id: 'pack', label: 'Pack', width: '100px', value: (r: Rule) => r.pack ?? '' },
+      { id: 'file', label: 'File', width: 'minmax(160px, 1fr)', value: (r: Rule) => (r.file ? `${r.file}${r.line ? `:${r.line}` : ''}` : ''), hidden: true },
+      { id: 'mapped', label: 'Can fire', width: '90px', value: (r: Rule) => (r.mapped === false ? 'no (unmapped logsource)' : 'yes'), hidden: true },
+    ] : []),
+    { id: 'id', label: 'Id', width: '280px', value: (r) => r.id ?? r.key ?? '', hidden: true },
     { id: 'license', label: 'License', width: '120px', value: (r) => r.license ?? '', hidden: true },
   ];
   const withToggle: Column<Rule>[] = [...columns, {
@@ -60,7 +93,14 @@ export default function Rules() {
   }];
   return (
     <div>
-      <PageHeader title="Rules" sub="Sigma rules and custom detections"><button type="button" className="secondary" onClick={() => { reload(); custom.reload(); }} disabled={loading}>Refresh</button></PageHeader>
+      <PageHeader title="Rules" sub="Sigma rules and custom detections">
+        <RequireRole role="admin">
+          <input ref={fileInput} type="file" accept=".yml,.yaml" multiple hidden aria-label="Sigma rule files" onChange={(e) => { if (e.target.files?.length) void importFiles(e.target.files); e.target.value = ''; }} />
+          <button type="button" disabled={importAct.pending} onClick={() => fileInput.current?.click()}>{importAct.pending ? 'Importing…' : 'Import Sigma rules…'}</button>
+        </RequireRole>
+        <button type="button" className="secondary" onClick={() => { reload(); custom.reload(); }} disabled={loading}>Refresh</button>
+      </PageHeader>
+      <ErrorView error={importAct.error} what="Import" />
       <Tabs value={tab} onChange={(t) => setParams({ tab: t === 'sigma' ? undefined : t })} tabs={[
         { id: 'sigma', label: `Sigma (${rules.filter((r) => !isCustom(r)).length})` }, { id: 'custom', label: `Custom detections (${customRules.length})` }, { id: 'report', label: `Import report (${reportItems.length})` },
       ]} />
@@ -70,11 +110,12 @@ export default function Rules() {
       {isMissingRoute(error) && customRules.length === 0 ? null : tab !== 'report' ? (
         <>
           <div className="filters card" role="search" aria-label="Filter rules"><Field label="Search">{(id) => <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} />}</Field></div>
-          <DataTable label="Rules" rows={rows} columns={withToggle} rowKey={(r) => r.id} chooser csvName="rules" initialSort={{ id: 'hits', desc: true }} empty={loading ? 'Loading…' : 'No rules.'} />
+          <DataTable label="Rules" rows={rows} columns={withToggle} rowKey={(r) => `${r.source ?? 'sigma'}:${ruleKey(r)}`} chooser csvName="rules" initialSort={{ id: 'hits', desc: true }} empty={loading ? 'Loading…' : 'No rules.'} />
         </>
       ) : (
         <Card title="Import report">
-          {reportItems.length === 0 ? <div className="empty">Every rule loaded, or the server sent no report.</div> : (
+          {imported ? <p>{imported.loaded} of {imported.total} rules loaded; {imported.failed.length} failed; {imported.warnings?.length ?? 0} warnings.</p> : null}
+          {reportItems.length === 0 ? <div className="empty">{imported ? 'Every rule loaded.' : 'Import Sigma rule files to see what loaded and what failed, with file and line.'}</div> : (
             <ul>{reportItems.map((r, i) => <li key={i}><strong>{str(r.file ?? r.rule ?? r.id)}</strong>{r.line !== undefined ? `:${str(r.line)}` : ''} — {str(r.message ?? r.error)}</li>)}</ul>
           )}
         </Card>
