@@ -2,13 +2,14 @@
 // ruleset, EICAR recognition, ReportId persistence and the quarantine round trip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeAddress, ipType, parseProcNet } from './network-monitor.js';
 import { parseAuthMessage, parseSyslogLine } from './logon-monitor.js';
 import { isolationRuleset, parseHostPort } from './isolation.js';
-import { EICAR, isEicar } from './scanner.js';
+import { EICAR, createScanner, isEicar } from './scanner.js';
+import { hashFile } from './hashes.js';
 import { createReportIds } from './report-ids.js';
 import { openStateDir } from './state-dir.js';
 import { createQuarantineStore } from './quarantine.js';
@@ -145,4 +146,31 @@ test('autorun locations are recognised; other paths are not', () => {
   assert.equal(autorunCategory('/home/alice/.config/autostart/x.desktop'), 'xdg-autostart');
   assert.equal(autorunCategory('/home/alice/Documents/notes.txt'), undefined);
   assert.equal(autorunCategory('/etc/passwd'), undefined);
+});
+
+test('YARA rules from the rules folder match files, small ones from memory and large ones from disk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-agent-yara-'));
+  try {
+    mkdirSync(join(dir, 'rules'));
+    writeFileSync(join(dir, 'rules', 'marker.yar'), 'rule Vigil_Test_Marker { meta: threat = "Test.Marker" severity = "high" strings: $m = "VIGIL-TEST-MARKER-7731" condition: $m }\n');
+    const scanner = await createScanner({ yaraRulesDir: join(dir, 'rules') });
+    assert.equal(scanner.yaraRules, 2); // the built-in EICAR rule and this one
+    const small = join(dir, 'small.txt');
+    writeFileSync(small, 'hello VIGIL-TEST-MARKER-7731 world');
+    const big = join(dir, 'big.bin');
+    writeFileSync(big, Buffer.concat([Buffer.alloc(2 * 1024 * 1024, 0x41), Buffer.from('VIGIL-TEST-MARKER-7731')]));
+    const clean = join(dir, 'clean.txt');
+    writeFileSync(clean, 'nothing to see');
+    for (const path of [small, big]) {
+      const verdict = await scanner.scan(path, (await hashFile(path))!);
+      assert.deepEqual(verdict, { engine: 'yara', threatName: 'Test.Marker', disposition: 'block', severity: 'high' }, path);
+    }
+    assert.equal(await scanner.scan(clean, (await hashFile(clean))!), undefined);
+    // An allow indicator for the hash wins over YARA.
+    const h = (await hashFile(small))!;
+    scanner.setIndicators([{ id: 'i1', type: 'sha256', value: h.sha256.toUpperCase(), action: 'allow' }]);
+    assert.equal(await scanner.scan(small, h), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -256,7 +256,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         const category = autorunCategory(path);
         if (!category) return { status: 'failed', message: `${path || "'path'"} is not in an autorun location (cron, systemd unit, shell profile, XDG autostart, init)` };
         const st = await lstat(path).catch(() => undefined);
-        if (!st?.isFile()) return { status: 'failed', message: `${path} does not exist or is not a regular file` };
+        // Remediation asks for an end state: an entry that is already gone is removed (say so, and how).
+        if (!st) return { status: 'succeeded', message: `${path} is already absent`, output: { category, absent: true } };
+        if (!st.isFile()) return { status: 'failed', message: `${path} is not a regular file` };
         if (category === 'systemd' && path.startsWith('/etc/systemd/')) {
           await new Promise<void>((r) => { const c = spawn('systemctl', ['disable', '--now', basename(path)], { stdio: 'ignore' }); c.on('error', () => r()); c.on('close', () => r()); });
         }
@@ -288,13 +290,19 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     } else {
       return { status: 'failed', message: "stop_process needs 'pid' or 'sha256'" };
     }
-    if (!targets.length) return { status: 'failed', message: 'no running process matches' };
+    // The end state (nothing of this runs) already holds: succeeded, saying so. A named pid that is not
+    // running is the same end state.
+    if (!targets.length) return { status: 'succeeded', message: 'no running process matches: nothing to stop', output: { pids: [] } };
     const stopped: number[] = [];
     const errors: string[] = [];
     for (const pid of targets) {
-      try { process.kill(pid, 'SIGKILL'); stopped.push(pid); } catch (e) { errors.push(`${pid}: ${(e as NodeJS.ErrnoException).code}`); }
+      try { process.kill(pid, 'SIGKILL'); stopped.push(pid); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') continue; // already gone
+        errors.push(`${pid}: ${(e as NodeJS.ErrnoException).code}`);
+      }
     }
-    if (!stopped.length) return { status: 'failed', message: `could not stop ${errors.join(', ')}` };
+    if (errors.length && !stopped.length) return { status: 'failed', message: `could not stop ${errors.join(', ')}` };
+    if (!stopped.length) return { status: 'succeeded', message: `${targets.join(', ')} no longer running: nothing to stop`, output: { pids: [] } };
     return { status: 'succeeded', message: `stopped ${stopped.join(', ')}`, output: { pids: stopped } };
   }
 
@@ -306,9 +314,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       const found = await findByHash(options.watchPaths, want);
       paths.push(...found);
     } else return { status: 'failed', message: "quarantine_file needs 'path' or 'sha256'" };
-    if (!paths.length) return { status: 'failed', message: 'no file with that SHA-256 under the watched folders' };
+    // Already quarantined (or gone): the end state holds.
+    if (!paths.length) return { status: 'succeeded', message: 'no file with that SHA-256 under the watched folders: nothing to quarantine', output: { paths: [] } };
     const done: string[] = [];
     for (const path of paths) {
+      const st = await lstat(path).catch(() => undefined);
+      if (!st && typeof p.path === 'string') return { status: 'succeeded', message: `${path} is already absent`, output: { paths: [], absent: true } };
       const h = await hashFile(path).catch(() => undefined);
       if (!h) return { status: 'failed', message: `${path} is not a readable regular file` };
       if (typeof p.sha256 === 'string' && h.sha256 !== p.sha256.toLowerCase()) return { status: 'failed', message: `${path} has another SHA-256` };
