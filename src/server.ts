@@ -15,15 +15,18 @@ import { registerResponseRoutes } from './api/index.js'; // response
 // incidents: correlation, SOC workflow, suppression, device and user risk
 import { createIncidentService, type IncidentService } from './incidents/index.js';
 import { registerIncidentRoutes } from './api/routes/incidents.js';
+import { registerConsoleRoutes } from './api/static.js'; // console
 // identity & access (issue 5): posture, the OIDC provider, Conditional Access, SSF/CAEP
 import { createPosture, type Posture } from './posture/index.js';
 import { createAccess, type Access } from './identity/index.js';
 import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from './api/index.js';
+// detection: Sigma on every ingested row (subscribes to 'telemetry.ingested'), with Vigil's own rule pack
+import { createDetectionService, vigilRulePack, type DetectionService } from './detection/index.js';
+import { registerDetectionRoutes } from './api/index.js';
 // intel (issue 8): indicators, matching, the sensor feed, retro-hunt, STIX 2.1 / TAXII 2.1
 import { createIntelService, type IntelService } from './intel/index.js';
 import { registerIntelRoutes } from './api/routes/intel.js';
 import { VigilError } from './errors/index.js'; // mail (issue 9): email action parameters
-import { registerConsoleRoutes } from './api/static.js'; // console
 
 export interface Platform {
   readonly url: string;
@@ -41,6 +44,7 @@ export interface Platform {
   readonly access: Access;
   // intel
   readonly intel: IntelService;
+  readonly detection: DetectionService;
   /** Set on the first start when the admin password was generated: show it once. */
   readonly firstAdmin?: { username: string; password: string };
   /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
@@ -75,10 +79,19 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
 
+  // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
+  const incidents = await createIncidentService({
+    store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),
+  });
   // intel: matches every ingested row against the indicators (subscribes to 'telemetry.ingested'); scope via posture's groups
   const intel = await createIntelService({
     store, bus,
     deviceGroupOf: async (deviceId) => { const d = await posture.getDevice(deviceId); return d ? [d.group.id, d.group.name] : undefined; },
+    // A block-and-remediate indicator remediates past sightings at once (the analyst chose the action).
+    proposeRemediation: (p) => response.actions.create({
+      kind: p.kind, target: p.deviceId, params: p.params, source: 'automated', decision: 'auto', decisionReason: p.reason, verdict: 'malicious',
+      requestedBy: { id: `indicator:${p.indicatorId}`, name: 'block-and-remediate indicator' },
+    }),
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
   // response: add_indicator actions create indicators through intel
@@ -118,9 +131,9 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
       ...(kind === 'release_email' || kind === 'move_to_inbox' ? {} : { undo: (a: { params: Record<string, unknown> }) => ({ kind: 'move_to_inbox', params: { ...a.params } }) }),
     });
   }
-  // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
-  const incidents = await createIncidentService({
-    store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),
+  const detection = await createDetectionService({
+    store, bus, rules: vigilRulePack(),
+    onError: (error, context) => app?.log.error({ err: error, ...context }, 'detection: a row failed in the engine'),
   });
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
@@ -138,6 +151,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerPostureRoutes(app, { posture, audit: auditEntry });
   registerIdentityRoutes(app, { access, accounts, audit: auditEntry });
   registerSsfRoutes(app, { access });
+  registerDetectionRoutes(app, { detection, audit: auditEntry });
   registerIntelRoutes(app, { intel, authenticate: (token) => accounts.authenticate(token), audit: auditEntry }); // intel
 
   await app.listen({ host: config.host, port: config.port });
@@ -150,13 +164,15 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   let closing: Promise<void> | undefined;
   return {
     url, app, store, bus, accounts, audit, response, posture, access,
-    intel, // intel
     incidents, // incidents
+    intel, // intel
+    detection,
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
         ready = false;
         await response.close(); // response: stop the sweep, answer waiting long-polls
+        detection.close();
         await intel.close(); // intel: answer waiting feed long-polls, finish retro-hunts
         await access.close(); // identity & access: push retries, long polls
         posture.close();

@@ -168,7 +168,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       const items = list.incidents ?? list.items ?? list;
       return Array.isArray(items) && items.length > 0 ? items[0] : undefined;
     });
-    timeline.hop(`incident ${incident.id}: "${incident.title ?? incident.name}"`);
+    timeline.hop(`incident ${incident.id}: "${incident.displayName ?? incident.title}"`);
     await waitFor("ws-alice's risk is high", HOP_MS, async () => ((await api.ok(`/api/v1/devices/${deviceIds['ws-alice']}`)).riskLevel === 'high') || undefined);
     timeline.hop('ws-alice risk: high');
 
@@ -190,27 +190,46 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 
     timeline.step('4. Response');
     const remediateStart = timeline.now();
+    const pendingOnAlice = async () => {
+      const list = await api.ok('/api/v1/actions?state=pending', { token: sam });
+      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice']);
+    };
+    const cleaned = () => !existsSync(join(alice.folders.downloads, 'invoice-viewer')) && !existsSync(join(alice.folders.tmp, '.session-helper'))
+      && !existsSync(join(alice.folders.cron, 'session-helper'));
     if (!options.auto) {
       const pending = await waitFor('the investigation proposes remediation for approval', HOP_MS, async () => {
-        const list = await api.ok('/api/v1/actions?state=pending', { token: sam });
-        const items = (list.actions ?? list.items ?? list).filter((a: any) => a.deviceId === deviceIds['ws-alice'] || a.target?.deviceId === deviceIds['ws-alice']);
+        const items = await pendingOnAlice();
         return items.length ? items : undefined;
       });
-      timeline.hop(`${pending.length} action(s) wait in the action center: ${pending.map((a: any) => a.kind).join(', ')}`);
-      await api.ok('/api/v1/actions/approve', { token: sam, body: { ids: pending.map((a: any) => a.id) } });
-      timeline.hop('sam (responder) approves them');
+      timeline.hop(`${pending.length} action(s) wait in the action center: ${[...new Set(pending.map((a: any) => a.kind))].join(', ')}`);
     }
+    // Investigations of the other alerts may propose more as they finish: the analyst approves those too.
+    let approved = 0;
+    const actionStates = async () => {
+      const list = await api.ok('/api/v1/actions', { token: sam });
+      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice'])
+        .map((a: any) => `${a.kind} ${JSON.stringify(a.params)}: ${a.state}${a.result?.message ? ` (${a.result.message})` : a.message ? ` (${a.message})` : ''}`);
+    };
     await waitFor('the agent stops the process, quarantines the files and removes the persistence', 30_000, async () => {
-      const gone = !existsSync(join(alice.folders.downloads, 'invoice-viewer')) && !existsSync(join(alice.folders.tmp, '.session-helper'))
-        && !existsSync(join(alice.folders.cron, 'session-helper'));
-      return gone || undefined;
-    }, 100);
+      if (!options.auto) {
+        const items = await pendingOnAlice();
+        if (items.length) {
+          await api.ok('/api/v1/actions/approve', { token: sam, body: { ids: items.map((a: any) => a.id) } });
+          if (approved === 0) timeline.hop('sam (responder) approves them in the action center');
+          approved += items.length;
+        }
+      }
+      return (cleaned() && (options.auto || (await pendingOnAlice()).length === 0)) || undefined;
+    }, 100).catch(async (error) => {
+      throw new StoryError(error.hop, `${error.message}; actions on ws-alice: ${(await actionStates()).join('; ')}`);
+    });
     const remediateMs = timeline.now() - remediateStart;
     timeline.hop('ws-alice: second stage stopped, dropper and second stage quarantined, cron persistence removed');
 
     timeline.step('5. Intelligence');
     const indicator = await api.ok('/api/v1/indicators', { token: sam, body: { type: 'sha256', value: dropperSha256, action: 'block_and_remediate', severity: 'high', title: 'invoice-viewer dropper', incidentId: incident.id } });
-    await api.ok('/api/v1/indicators', { token: sam, body: { type: 'ipv4', value: C2_ADDRESS, action: 'block', severity: 'high', title: 'invoice-viewer C2', incidentId: incident.id } });
+    // The C2 address is already part of the incident: block it everywhere without a second round of alerts.
+    await api.ok('/api/v1/indicators', { token: sam, body: { type: 'ipv4', value: C2_ADDRESS, action: 'block', severity: 'high', title: 'invoice-viewer C2', incidentId: incident.id, generateAlert: false } });
     const indicatorAt = timeline.hop(`block indicators: the dropper's SHA-256 (${dropperSha256.slice(0, 12)}…) and the C2 address ${C2_ADDRESS}`);
     const srvCopy = join(endpoints['srv-files'].folders.share, 'invoice-viewer');
     await waitFor('srv-files (seen earlier by retro-hunt) gets its copy quarantined', 30_000, () => (!existsSync(srvCopy)) || undefined, 100);
@@ -225,11 +244,16 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 
     timeline.step('6. Restore');
     const restoreStart = timeline.now();
-    await waitFor("ws-alice's alerts resolve", 30_000, async () => {
+    const aliceAlerts = async () => {
       const list = await api.ok(`/api/v1/alerts?deviceId=${deviceIds['ws-alice']}`);
-      const items = list.alerts ?? list.items ?? list;
-      return items.every((a: any) => a.status === 'resolved') || undefined;
-    }, 100);
+      return (list.alerts ?? list.items ?? list) as any[];
+    };
+    await waitFor("ws-alice's alerts resolve", 30_000, async () => (await aliceAlerts()).every((a) => a.status === 'resolved') || undefined, 100)
+      .catch(async (error) => {
+        const open = (await aliceAlerts()).filter((a) => a.status !== 'resolved').map((a) => `${a.title} (${a.severity}, ${a.status})`);
+        const investigations = ((await api.ok('/api/v1/investigations')).investigations ?? []).map((i: any) => `${i.title}: ${i.status}`);
+        throw new StoryError(error.hop, `${error.message}; still open: ${open.join('; ')}; investigations: ${investigations.join('; ')}`);
+      });
     timeline.hop("ws-alice's alerts are resolved");
     await waitFor('ws-alice is compliant again', HOP_MS, async () => {
       const d = await api.ok(`/api/v1/devices/${deviceIds['ws-alice']}`);

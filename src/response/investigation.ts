@@ -164,6 +164,26 @@ function threatOf(alert: RaisedAlert) {
   return { deviceId, files: [...files.values()], paths: [...paths], pids: [...pids], quarantined };
 }
 
+/** Programs that run a script named on their command line: the script, not the interpreter, is the threat. */
+const INTERPRETERS = /^(ba|da|z|k|c|tc)?sh$|^python[0-9.]*$|^perl$|^ruby$|^node$|^php$|^pwsh$/;
+
+/**
+ * The script a process runs when its program is an interpreter: the first argument after the program that
+ * is not an option (`bash -x /home/alice/run.sh` → /home/alice/run.sh). Inline code (`bash -c …`) names none.
+ */
+export function scriptOf(commandLine: unknown): string | undefined {
+  const words = str(commandLine)?.match(/"[^"]*"|'[^']*'|\S+/g)?.map((w) => w.replace(/^["']|["']$/g, ''));
+  if (!words || words.length < 2) return undefined;
+  const program = words[0].slice(words[0].lastIndexOf('/') + 1);
+  if (!INTERPRETERS.test(program)) return undefined;
+  for (const word of words.slice(1)) {
+    if (word === '-c' || word === '-e' || word === '-m') return undefined;
+    if (word.startsWith('-')) continue;
+    return word.startsWith('/') ? word : undefined;
+  }
+  return undefined;
+}
+
 interface PlannedAction {
   readonly kind: string;
   readonly deviceId?: string;
@@ -262,19 +282,36 @@ export function createInvestigations(options: InvestigationOptions): Investigati
     await audit.record({ actor: SYSTEM_ACTOR.name, action: 'investigation.complete', target: id, details: { status, actions: list.length } });
   }
 
-  async function openInvestigationFor(sha256s: readonly string[]): Promise<string | undefined> {
+  /**
+   * The investigation that covers one of these files: an open one first, else one that already remediated
+   * them (most recent first).
+   */
+  async function investigationFor(sha256s: readonly string[]): Promise<{ id: string; status: string; open: boolean } | undefined> {
     if (sha256s.length === 0) return undefined;
-    const open = await db.selectFrom('response_investigations').select(['id', 'entities']).where('completed_at', 'is', null).execute();
-    for (const row of open) {
-      const entities = JSON.parse(row.entities) as InvestigationEntity[];
-      if (entities.some((e) => e.kind === 'file' && e.verdict !== 'noThreatsFound' && sha256s.includes(e.key))) return row.id;
-    }
-    return undefined;
+    const candidates = await db.selectFrom('response_investigations').select(['id', 'entities', 'status', 'completed_at'])
+      .where((eb) => eb.or([eb('completed_at', 'is', null), eb('status', '=', 'remediated')]))
+      .orderBy('started_at', 'desc').limit(500).execute();
+    const covers = (row: { entities: string }) => (JSON.parse(row.entities) as InvestigationEntity[])
+      .some((e) => e.kind === 'file' && e.verdict !== 'noThreatsFound' && sha256s.includes(e.key));
+    const open = candidates.find((row) => row.completed_at == null && covers(row));
+    if (open) return { id: open.id, status: open.status, open: true };
+    const done = candidates.find((row) => row.completed_at != null && covers(row));
+    return done ? { id: done.id, status: done.status, open: false } : undefined;
+  }
+
+  /** Alerts that start no investigation of their own wait here (by SHA-256) for one that covers their file. */
+  const waitingToJoin = new Map<string, { alertId: string; title: string }[]>();
+  const WAITING_MAX = 10_000;
+
+  async function joinAlert(investigationId: string, alert: { alertId: string; title: string }, why: string) {
+    await db.insertInto('response_investigation_alerts').values({ investigation_id: investigationId, alert_id: alert.alertId, incident_id: incidentOfAlert.get(alert.alertId) ?? null })
+      .onConflict((oc) => oc.doNothing()).execute();
+    await appendLog(investigationId, [`alert ${alert.alertId} (${alert.title}) joined: ${why}`]);
   }
 
   return {
     async handleAlert(alert) {
-      if (!shouldInvestigate(alert)) return undefined;
+      const investigate = shouldInvestigate(alert);
       const threat = threatOf(alert);
       const levelCache = new Map<string, AutomationLevel>();
       const levelOf = async (deviceId: string) => {
@@ -285,12 +322,48 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       // Defender: "No automated response — no investigation runs" on such a device.
       if (threat.deviceId && (await levelOf(threat.deviceId)) === 'none') return undefined;
 
-      const joined = await openInvestigationFor(threat.files.map((f) => f.sha256));
-      if (joined) {
-        await db.insertInto('response_investigation_alerts').values({ investigation_id: joined, alert_id: alert.alertId, incident_id: incidentOfAlert.get(alert.alertId) ?? null })
-          .onConflict((oc) => oc.doNothing()).execute();
-        await appendLog(joined, [`alert ${alert.alertId} (${alert.title}) joined: it concerns a file already under investigation`]);
-        return get(joined);
+      // Scripts behind the alert's processes (run by an interpreter, or the interpreter that started them):
+      // the file is known from the device's file events by its path.
+      if (threat.deviceId && investigate) {
+        const scripts = new Set<string>();
+        for (const ref of alert.events) {
+          if (ref.table !== 'DeviceProcessEvents') continue;
+          for (const line of [ref.row.ProcessCommandLine, ref.row.InitiatingProcessCommandLine]) {
+            const script = scriptOf(line);
+            if (script) scripts.add(script);
+          }
+        }
+        for (const path of [...scripts].slice(0, 10)) {
+          const known = await rows(
+            'SELECT "SHA256", "FileName" FROM "DeviceFileEvents" WHERE "DeviceId" = ? AND "FolderPath" = ? AND "SHA256" IS NOT NULL ORDER BY "Timestamp" DESC LIMIT 1',
+            [threat.deviceId, path]);
+          const sha256 = str(known.rows[0]?.SHA256)?.toLowerCase();
+          if (sha256 && SHA256.test(sha256) && !threat.files.some((f) => f.sha256 === sha256)) {
+            threat.files.push({ sha256, path, name: str(known.rows[0].FileName) ?? path.slice(path.lastIndexOf('/') + 1) });
+          }
+        }
+      }
+
+      // An alert about a file an investigation already covers joins it, whatever its own severity: it is
+      // resolved with it, or at once when that investigation already remediated the file.
+      const covering = await investigationFor(threat.files.map((f) => f.sha256));
+      if (covering?.open) {
+        await joinAlert(covering.id, alert, 'it concerns a file already under investigation');
+        return get(covering.id);
+      }
+      if (covering && !covering.open && options.resolveAlerts) {
+        await joinAlert(covering.id, alert, 'it concerns a file this investigation already remediated');
+        await options.resolveAlerts([alert.alertId], { by: 'automatedInvestigation', reason: `already remediated by automated investigation ${covering.id}` });
+        return get(covering.id);
+      }
+      if (!investigate) {
+        for (const file of threat.files) {
+          const list = waitingToJoin.get(file.sha256) ?? [];
+          list.push({ alertId: alert.alertId, title: alert.title });
+          waitingToJoin.set(file.sha256, list);
+        }
+        while (waitingToJoin.size > WAITING_MAX) waitingToJoin.delete(waitingToJoin.keys().next().value!);
+        return undefined;
       }
 
       const t = now();
@@ -436,6 +509,10 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       }).execute();
       await db.insertInto('response_investigation_alerts').values({ investigation_id: id, alert_id: alert.alertId, incident_id: incidentOfAlert.get(alert.alertId) ?? null }).execute();
       proposing.add(id);
+      for (const file of threat.files) {
+        for (const waiting of waitingToJoin.get(file.sha256) ?? []) await joinAlert(id, waiting, 'it concerns a file this investigation covers');
+        waitingToJoin.delete(file.sha256);
+      }
       await audit.record({ actor: SYSTEM_ACTOR.name, action: 'investigation.start', target: id, details: { alertId: alert.alertId, verdict } });
 
       let auto = 0;
