@@ -266,8 +266,10 @@ function Manage({ incident, onChanged }: { incident: IncidentDetail; onChanged()
   const [assignee, setAssignee] = useState(incident.assignedTo ?? '');
   const [classification, setClassification] = useState(incident.classification ?? 'unknown');
   const [determination, setDetermination] = useState(incident.determination ?? 'unknown');
+  const [note, setNote] = useState('');
   const save = (body: Record<string, unknown>, done: string) => act.run(async () => {
-    await api.patch(`/api/v1/incidents/${encodeURIComponent(incident.id)}`, body);
+    await api.patch(`/api/v1/incidents/${encodeURIComponent(incident.id)}`, note.trim() ? { ...body, comment: note.trim() } : body);
+    setNote('');
     onChanged();
   }, done);
   return (
@@ -277,6 +279,7 @@ function Manage({ incident, onChanged }: { incident: IncidentDetail; onChanged()
           {INCIDENT_STATUSES.filter((s) => s !== 'redirected').map((s) => <option key={s} value={s}>{titleCase(s)}</option>)}
         </select>
       )}</Field>
+      <Field label="Note (kept as a comment)">{(id) => <input id={id} value={note} onChange={(e) => setNote(e.target.value)} />}</Field>
       <button type="button" disabled={act.pending || status === incident.status} onClick={() => save({ status }, 'Status saved.')}>Set status</button>
       <Field label="Assigned to">{(id) => <input id={id} value={assignee} onChange={(e) => setAssignee(e.target.value)} />}</Field>
       <button type="button" disabled={act.pending} onClick={() => save({ assignedTo: assignee || null }, 'Assignment saved.')}>Assign</button>

@@ -47,6 +47,7 @@ export default function Incidents() {
   const [assignTo, setAssignTo] = useState('');
   const [classification, setClassification] = useState('truePositive');
   const [determination, setDetermination] = useState('multiStagedAttack');
+  const [note, setNote] = useState('');
 
   const all = listOf<Incident>(data, 'incidents');
   const rows = useMemo(() => all.filter((i) => {
@@ -91,11 +92,13 @@ export default function Incidents() {
 
   const patchSelected = (body: Record<string, unknown>, verb: string) => bulk.run(async () => {
     const ids = [...selected];
-    const results = await Promise.allSettled(ids.map((id) => api.patch(`/api/v1/incidents/${encodeURIComponent(id)}`, body)));
+    const withNote = note.trim() ? { ...body, comment: note.trim() } : body;
+    const results = await Promise.allSettled(ids.map((id) => api.patch(`/api/v1/incidents/${encodeURIComponent(id)}`, withNote)));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     reload();
     if (failed.length) throw new Error(`${failed.length} of ${ids.length} could not be ${verb}: ${(failed[0].reason as Error).message}`);
     setSelected(new Set());
+    setNote('');
   }, `${ids(selected)} ${verb}.`);
 
   return (
@@ -137,6 +140,8 @@ export default function Incidents() {
             <label htmlFor="bulk-assign">Assign to</label>
             <input id="bulk-assign" value={assignTo} onChange={(e) => setAssignTo(e.target.value)} size={12} placeholder="user name" />
             <button type="button" disabled={bulk.pending || !assignTo} onClick={() => patchSelected({ assignedTo: assignTo }, 'assigned')}>Assign</button>
+            <label htmlFor="bulk-note">Note</label>
+            <input id="bulk-note" value={note} onChange={(e) => setNote(e.target.value)} size={18} placeholder="why (kept as a comment)" />
             <button type="button" disabled={bulk.pending} onClick={() => patchSelected({ status: 'resolved' }, 'resolved')}>Resolve</button>
             <label htmlFor="bulk-class">Classification</label>
             <select id="bulk-class" value={classification} onChange={(e) => { setClassification(e.target.value); setDetermination(DETERMINATIONS[e.target.value][0]); }}>
