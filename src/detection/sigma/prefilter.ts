@@ -10,6 +10,8 @@ export interface LiteralAutomaton {
    */
   scan(text: string, hit: (owner: number) => void, lowered?: boolean): boolean;
   readonly states: number;
+  /** Length of the shortest literal: shorter texts cannot hold any. */
+  readonly minLength: number;
 }
 
 /**
@@ -28,14 +30,36 @@ export function selectiveWindow(literal: string, width = 64): string {
   return literal.slice(best, best + width);
 }
 
+const DISTINCT = new Set([...'abcdefghijklmnopqrstuvwxyz0123456789 \\/.-_:=\'"'].map((c) => c.charCodeAt(0)));
+const MAX_STATES = 65_535;
+
+/** Automata over the literals, split so that each fits 16-bit state numbers. */
+export function buildAutomata(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton[] {
+  const out: LiteralAutomaton[] = [];
+  let chunk: { literal: string; owner: number }[] = [];
+  let size = 1;
+  for (const l of literals) {
+    if (size + l.literal.length > MAX_STATES && chunk.length) { out.push(buildAutomaton(chunk)); chunk = []; size = 1; }
+    chunk.push(l); size += l.literal.length;
+  }
+  if (chunk.length) out.push(buildAutomaton(chunk));
+  return out;
+}
+
 export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
-  // Alphabet: every code unit used by a literal gets a class; everything else is class 0.
+  // Alphabet: letters, digits and common punctuation used by a literal get a class each; every other
+  // character used by a literal shares one class (a looser filter, never a missed literal); characters
+  // no literal uses are class 0. A small alphabet keeps the table small enough to stay in cache.
   const classOf = new Map<number, number>();
+  let shared = 0;
+  let next = 1;
   for (const { literal } of literals) for (let i = 0; i < literal.length; i++) {
     const c = literal.charCodeAt(i);
-    if (!classOf.has(c)) classOf.set(c, classOf.size + 1);
+    if (classOf.has(c)) continue;
+    if (DISTINCT.has(c)) classOf.set(c, next++);
+    else { if (shared === 0) shared = next++; classOf.set(c, shared); }
   }
-  const K = classOf.size + 1;
+  const K = next;
   const ascii = new Uint16Array(128);
   for (const [c, k] of classOf) if (c < 128) ascii[c] = k;
   // ASCII case folding: 'A'..'Z' share the class of 'a'..'z' (literals are lower-case).
@@ -57,8 +81,8 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
     if (!own[s]!.includes(owner)) own[s]!.push(owner);
   }
   const n = children.length;
-  if (n * K >= 2 ** 30) throw new Error('automaton too large');
-  const delta = new Uint32Array(n * K); // one element type for every automaton keeps scan() monomorphic
+  if (n > MAX_STATES) throw new Error('automaton too large; split the literals with buildAutomata');
+  const delta = new Uint16Array(n * K); // one element type for every automaton keeps scan() monomorphic
   const fail = new Int32Array(n);
   const dict = new Int32Array(n).fill(-1); // next state on the fail chain that owns literals
   const hasOut = new Uint8Array(n);
@@ -80,8 +104,10 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
     }
   }
   const owners = own.map((o) => Int32Array.from(o));
+  const minLength = literals.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
   return {
     states: n,
+    minLength,
     scan(text, hit, lowered = false) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {

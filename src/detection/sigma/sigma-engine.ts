@@ -12,7 +12,7 @@ import { FIELD_MAPPINGS } from './field-mapping.js';
 import {
   CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
 } from './logsource-mapping.js';
-import { buildAutomaton, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
+import { buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
 import { ANY_FIELD, compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
 import {
   parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
@@ -136,6 +136,18 @@ interface Bucket {
   gen: number;
   readonly candidates: number[];
   readonly hit: (owner: number) => void;
+}
+
+/** Exact-value and last-path-segment lookups of the prefilter (values are lower-cased). */
+function lookupExact(
+  s: string, exact: ReadonlyMap<string, readonly number[]> | null, tail: ReadonlyMap<string, readonly number[]> | null, hit: (o: number) => void,
+): void {
+  if (exact !== null) { const o = exact.get(s); if (o !== undefined) for (let i = 0; i < o.length; i++) hit(o[i]!); }
+  if (tail !== null) {
+    const cut = Math.max(s.lastIndexOf('\\'), s.lastIndexOf('/'));
+    const o = tail.get(cut < 0 ? s : s.slice(cut + 1));
+    if (o !== undefined) for (let i = 0; i < o.length; i++) hit(o[i]!);
+  }
 }
 
 function createFieldTable(): FieldTable & { readonly names: string[] } {
@@ -328,12 +340,14 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         else idx.contains.push({ literal: selectiveWindow(lit), owner: i });
       }
     });
-    const automata = [...perField].map(([field, idx]) => ({
-      field,
-      automaton: idx.contains.length ? buildAutomaton(idx.contains) : null,
-      exact: idx.exact.size ? idx.exact : null,
-      tail: idx.tail.size ? idx.tail : null,
-    }));
+    const automata = [...perField].flatMap(([field, idx]) => {
+      const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
+      return autos.map((automaton, i) => ({
+        field, automaton,
+        exact: i === 0 && idx.exact.size ? idx.exact : null,
+        tail: i === 0 && idx.tail.size ? idx.tail : null,
+      }));
+    });
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
     const bucket: Bucket = {
@@ -396,7 +410,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     const hit = bucket.hit;
     for (const { field, automaton, exact, tail } of bucket.automata) {
       if (field === ANY_FIELD) {
-        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); });
+        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength);
         continue;
       }
       if (automaton !== null) {
@@ -408,13 +422,8 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       if (exact !== null || tail !== null) {
         const lv = ctx.lower(field);
         if (lv === null) continue;
-        for (const s of typeof lv === 'string' ? [lv] : lv) {
-          if (exact !== null) { const o = exact.get(s); if (o !== undefined) for (const x of o) hit(x); }
-          if (tail !== null) {
-            const o = tail.get(s.slice(Math.max(s.lastIndexOf('\\'), s.lastIndexOf('/')) + 1));
-            if (o !== undefined) for (const x of o) hit(x);
-          }
-        }
+        if (typeof lv === 'string') lookupExact(lv, exact, tail, hit);
+        else for (const s of lv) lookupExact(s, exact, tail, hit);
       }
     }
     for (const i of bucket.always) bucket.hit(i);
