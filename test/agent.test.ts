@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as connectNet, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../src/agent/index.js';
 import { startPlatform, type TestPlatform } from './helpers/platform.js';
@@ -111,6 +113,29 @@ describe('agent telemetry, scanning and commands', () => {
     assert.equal(row.InitiatingProcessParentId, process.pid);
     assert.match(row.SHA256, /^[0-9a-f]{64}$/);
     assert.equal(row.SHA256, spawnSync('sha256sum', [row.FolderPath], { encoding: 'utf8' }).stdout.split(' ')[0]);
+  });
+
+  test('a listener and a connection become DeviceNetworkEvents rows attributed to their process', async () => {
+    const server = createNetServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const client = connectNet(port, '127.0.0.1');
+    client.on('error', () => {});
+    try {
+      const listen = await waitFor('the listener row', async () => (await rowsOf(tp, 'DeviceNetworkEvents'))
+        .find((r) => r.ActionType === 'ListeningConnectionCreated' && r.LocalPort === port));
+      assert.equal(listen.Protocol, 'Tcp');
+      assert.equal(listen.LocalIP, '127.0.0.1');
+      assert.equal(listen.InitiatingProcessId, process.pid);
+      const out = await waitFor('the connection row', async () => (await rowsOf(tp, 'DeviceNetworkEvents'))
+        .find((r) => r.ActionType === 'ConnectionSuccess' && r.RemotePort === port));
+      assert.equal(out.RemoteIP, '127.0.0.1');
+      assert.equal(out.RemoteIPType, 'Loopback');
+      assert.equal(out.InitiatingProcessId, process.pid);
+    } finally {
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   test('EICAR written to a watched folder is quarantined at once and reported as an AntivirusDetection', async () => {
@@ -321,6 +346,36 @@ describe('agent with the platform intel module', () => {
       await waitFor('a customTi alert for the indicator', () => alerts.some((a) => a.detectionSource === 'customTi'), 10_000);
     } finally {
       await agent?.close();
+      await tp.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agent logons', () => {
+  test('an sshd sign-in appended to the auth log becomes a DeviceLogonEvents row', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'vigil-agent-logon-'));
+    const authLog = join(work, 'auth.log');
+    writeFileSync(authLog, '2026-11-28T08:00:00.000000+00:00 ws1 sshd[1]: Accepted password for old from 192.0.2.1 port 1 ssh2\n');
+    const tp = await startPlatform();
+    const agent = await createAgent({
+      ...agentOptions(tp.url, join(work, 'state'), work, { collect: { process: false, network: false, file: false, logon: true }, authLogs: [authLog] }),
+      enrollToken: await enrollmentToken(tp),
+    });
+    try {
+      assert.equal(agent.logonSource, 'auth-log');
+      appendFileSync(authLog, '2026-11-28T20:17:59.123456+00:00 ws1 sshd[812]: Accepted publickey for alice from 203.0.113.9 port 50522 ssh2: ED25519 SHA256:x\n');
+      appendFileSync(authLog, '2026-11-28T20:18:03.000000+00:00 ws1 sshd[813]: Failed password for invalid user admin from 198.51.100.7 port 4242 ssh2\n');
+      const rows = await waitFor('two logon rows', async () => {
+        const r = await rowsOf(tp, 'DeviceLogonEvents');
+        return r.length >= 2 ? r : undefined;
+      });
+      assert.deepEqual(rows.map((r) => [r.Timestamp, r.ActionType, r.AccountName, r.RemoteIP, r.LogonType, r.FailureReason]), [
+        ['2026-11-28T20:17:59.123Z', 'LogonSuccess', 'alice', '203.0.113.9', 'Network', null],
+        ['2026-11-28T20:18:03.000Z', 'LogonFailed', 'admin', '198.51.100.7', 'Network', 'UnknownUser'],
+      ]);
+    } finally {
+      await agent.close();
       await tp.stop();
       rmSync(work, { recursive: true, force: true });
     }
