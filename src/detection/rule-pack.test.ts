@@ -10,6 +10,7 @@ const PACK = join(import.meta.dirname, '..', '..', 'rules', 'linux');
 function engineWithPack() {
   const engine = createDetectionEngine();
   const files = readdirSync(PACK).filter((f) => f.endsWith('.yml'));
+  // the correlation file also holds its two base rules (Sigma correlation spec: one file, several documents)
   const report = engine.load(files.map((f) => ({ file: join(PACK, f), text: readFileSync(join(PACK, f), 'utf8'), pack: 'vigil' })));
   return { engine, report, files };
 }
@@ -33,7 +34,7 @@ const fired = (engine: ReturnType<typeof createDetectionEngine>, input: Detectio
 test('every rule of the pack loads, with author and licence', () => {
   const { report, files } = engineWithPack();
   assert.deepEqual(report.failed, []);
-  assert.equal(report.loaded, files.length);
+  assert.equal(report.loaded, files.length + 2);
   for (const r of report.rules) {
     assert.equal(r.author, 'Vigil team', r.title);
     assert.equal(r.license, 'Apache-2.0', r.title);
@@ -45,7 +46,7 @@ test('story: a binary launched from a USB stick drops a second stage in /tmp, ru
   const { engine } = engineWithPack();
   assert.deepEqual(fired(engine, proc('/media/alice/USB/invoice.pdf.bin', '/media/alice/USB/invoice.pdf.bin', 0)), ['Execution From Removable Media']);
   assert.deepEqual(fired(engine, file('/tmp/.x/agent', '/media/alice/USB/invoice.pdf.bin', 1)),
-    ['File Written To A Temporary Folder', 'Program On Removable Media Writes To A Temporary Folder']);
+    ['Program On Removable Media Writes To A Temporary Folder']);
   assert.deepEqual(fired(engine, proc('/tmp/.x/agent', '/tmp/.x/agent --daemon', 2, '/media/alice/USB/invoice.pdf.bin')),
     ['Binary Dropped In A Temporary Folder And Executed', 'Execution From A Temporary Folder']);
   assert.deepEqual(fired(engine, net('/tmp/.x/agent', '198.51.100.7', 4444, 3)),
