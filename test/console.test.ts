@@ -235,6 +235,22 @@ describe('SOC console in a browser', () => {
     assert.equal(await editor.inputValue(), 'DeviceNetworkEvents\n| where RemotePort');
   });
 
+  test('the keyboard reaches the content first, with a visible focus ring, in both themes', async () => {
+    for (const theme of ['Dark', 'Light']) {
+      await page.goto(`${t.url}/incidents`);
+      await page.getByTestId('incidents-table').waitFor();
+      await page.keyboard.press('Tab');
+      const skip = page.getByRole('link', { name: 'Skip to content' });
+      assert.equal(await skip.evaluate((el) => el === document.activeElement), true, 'the first Tab lands on "Skip to content"');
+      const ring = await skip.evaluate((el) => getComputedStyle(el).outlineStyle);
+      assert.notEqual(ring, 'none', 'focus is visible');
+      await page.keyboard.press('Enter');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+      const toggle = page.getByRole('button', { name: /Switch to (dark|light) theme/ });
+      if ((await toggle.getAttribute('aria-label')) === `Switch to ${theme.toLowerCase()} theme`) await toggle.click();
+    }
+  });
+
   test('a reader finds no response or approval controls', async () => {
     const readerPage = await browser.newPage();
     try {
