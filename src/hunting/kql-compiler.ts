@@ -675,7 +675,9 @@ export class Compiler {
     const leading = by[0]?.expr;
     let streamKeys: SExpr[] | null = null;
     const covered = new Set(['Timestamp', leading?.kind === 'ident' ? leading.name : '']);
+    // A narrower time filter is better served by the Timestamp index and a sort, so it opts out.
     const indexed = input.table !== undefined && leading?.kind === 'ident' && INDEXED_LEADING_COLUMNS.get(input.table)?.has(leading.name)
+      && !(input.touched?.has('Timestamp'))
       && [...(input.touched ?? []), ...by.flatMap((b) => identsOf(b.expr)), ...aggs.flatMap((a) => identsOf(a.expr))].every((n) => covered.has(n));
     if (indexed && !argCalls.length) {
       const o = this.from(input);
