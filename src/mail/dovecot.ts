@@ -1,9 +1,10 @@
 // A throw-away Dovecot IMAP server on a loopback port, for tests and `vigil demo`: passwd-file users, a master
 // user for the gateway (Dovecot "master users": log in as `user*master`), maildir under `dir`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 export interface DovecotUser { readonly name: string; readonly password: string }
@@ -83,6 +84,19 @@ export async function startThrowawayDovecot(options: ThrowawayDovecotOptions): P
   const mailGid = root ? idOf('mail', '/etc/group') ?? 8 : process.getgid!();
   for (const d of ['run', 'state', 'mail']) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(dir, 0o755);
+  // Dovecot's auth and mail processes (other users when we are root) must reach `dir`: a throw-away folder
+  // under a private temporary folder (mkdtemp makes them 0700) gets search permission for others, nothing more.
+  if (root) {
+    const top = resolve(tmpdir());
+    for (let p = dirname(resolve(dir)); p.startsWith(`${top}/`) || p === top; p = dirname(p)) {
+      const st = statSync(p);
+      if ((st.mode & 0o001) === 0) {
+        if (st.uid !== 0) throw new Error(`dovecot: ${p} is not searchable by Dovecot's users`);
+        chmodSync(p, (st.mode & 0o7777) | 0o001);
+      }
+      if (p === top) break;
+    }
+  }
   if (root) chownSync(join(dir, 'mail'), mailUid, mailGid);
   const port = await freePort();
   const logFile = join(dir, 'dovecot.log');
