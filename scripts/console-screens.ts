@@ -26,6 +26,13 @@ try {
   await t.api('/api/v1/conditional-access/policies', { token: t.adminToken, body: { name: 'Require a compliant device', state: 'enabled', targets: { includeUsers: ['all'], includeApps: ['all'] }, conditions: {}, grant: 'requireCompliantDevice' } });
   await t.api('/api/v1/conditional-access/policies', { token: t.adminToken, body: { name: 'Block high-risk users', state: 'reportOnly', targets: { includeUsers: ['all'], includeApps: ['all'] }, conditions: { userRiskLevels: ['high'] }, grant: 'block' } });
   await t.api('/api/v1/apps', { token: t.adminToken, body: { name: 'Corporate wiki', redirectUris: ['https://wiki.example.com/callback'], resource: 'https://wiki.example.com', grantTypes: ['authorization_code', 'refresh_token'], confidential: true } });
+  // Two sign-ins of alice as the identity provider logs them (EntraIdSignInEvents): one before the
+  // infection, allowed; one after, refused because the device became noncompliant.
+  const policy = (result: string) => JSON.stringify([{ id: 'p1', displayName: 'Require a compliant device', result }]);
+  await t.platform.store.telemetry.append('EntraIdSignInEvents', 'identity-provider', [
+    { Timestamp: new Date(now - 5 * 3600_000).toISOString(), Application: 'Corporate wiki', ApplicationId: 'app-wiki', ErrorCode: 0, AccountUpn: 'alice', AlternateSignInName: 'alice', AccountDisplayName: 'Alice Martin', DeviceName: devices[0].hostname, EntraIdDeviceId: devices[0].deviceId, IsManaged: 1, IsCompliant: 1, ConditionalAccessStatus: 0, ConditionalAccessPolicies: policy('success'), IPAddress: '192.0.2.10', EndpointCall: 'authorize', ReportId: 'screens-signin-1' },
+    { Timestamp: new Date(now - 60_000).toISOString(), Application: 'Corporate wiki', ApplicationId: 'app-wiki', ErrorCode: 53000, AccountUpn: 'alice', AlternateSignInName: 'alice', AccountDisplayName: 'Alice Martin', DeviceName: devices[0].hostname, EntraIdDeviceId: devices[0].deviceId, IsManaged: 1, IsCompliant: 0, ConditionalAccessStatus: 1, ConditionalAccessPolicies: policy('failure'), RiskDetails: 'Require a compliant device: the device is noncompliant', IPAddress: '192.0.2.10', EndpointCall: 'token', ReportId: 'screens-signin-2' },
+  ]);
   const incidents = await t.api('/api/v1/incidents', { token: t.adminToken });
   const incidentId: string | undefined = incidents.body?.items?.[0]?.id;
   const alerts = await t.api('/api/v1/alerts', { token: t.adminToken });
@@ -44,6 +51,7 @@ try {
     ...(alertId ? [['alert', `/alerts/${alertId}`]] as [string, string][] : []),
     ['devices', '/devices'],
     ['device', `/devices/${devices[0].deviceId}`, (p) => p.getByTestId('device-timeline').waitFor()],
+    ['device-sign-ins', `/devices/${devices[0].deviceId}?tab=sessions`],
     ['users', '/users'],
     ['user', '/users/alice'],
     ['actions', '/actions'],

@@ -10,6 +10,7 @@ import { useLive } from '../live';
 import type { ActionRecord, Alert, Device as DeviceModel } from '../model';
 import { isolationFromActions } from '../isolation';
 import { Link, useSearchParams } from '../router';
+import { SignIns } from '../components/SignIns';
 
 const DEVICE_TABLES = ['DeviceProcessEvents', 'DeviceFileEvents', 'DeviceNetworkEvents', 'DeviceLogonEvents', 'DeviceEvents', 'DeviceRegistryEvents'];
 const RANGES: Record<string, number> = { '1h': 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5 };
@@ -50,7 +51,7 @@ export default function Device({ params }: { params: Record<string, string> }) {
       </Card>
       <Tabs value={tab} onChange={(t) => setSearch({ tab: t === 'timeline' ? undefined : t })} tabs={[
         { id: 'timeline', label: 'Timeline' }, { id: 'actions', label: `Actions (${deviceActions.length})` },
-        { id: 'compliance', label: 'Compliance history' }, { id: 'sessions', label: 'Sessions' },
+        { id: 'compliance', label: 'Compliance history' }, { id: 'sessions', label: 'Sign-ins and sessions' },
       ]} />
       {tab === 'timeline' ? <DeviceTimeline deviceId={d.id} /> : null}
       {tab === 'actions' ? <Card><ErrorView error={actions.error} what="Loading actions" /><ActionsTable actions={deviceActions} onChanged={actions.reload} csvName={`actions-${d.hostname || d.id}`} testId="device-actions" /></Card> : null}
@@ -64,7 +65,12 @@ export default function Device({ params }: { params: Record<string, string> }) {
           {(d.history ?? []).length === 0 ? <div className="empty">No compliance changes recorded.</div> : null}
         </Card>
       ) : null}
-      {tab === 'sessions' ? <Sessions path={`/api/v1/sessions${qs({ deviceId: d.id })}`} /> : null}
+      {tab === 'sessions' ? (
+        <>
+          <Card title="Sign-ins from this device"><SignIns title="Conditional Access decisions for this device (last 7 days)" match={(r) => r.EntraIdDeviceId === d.id} /></Card>
+          <Sessions path={`/api/v1/sessions${qs({ deviceId: d.id })}`} />
+        </>
+      ) : null}
     </div>
   );
 }

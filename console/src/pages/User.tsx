@@ -1,21 +1,18 @@
-import { api, isMissingRoute, listOf, qs } from '../api';
+import { api, qs } from '../api';
 import { RequireRole } from '../auth';
-import { DataTable, type Column } from '../components/DataTable';
 import { Badge, Card, ConfirmButton, ErrorView, KeyValues, Loading, PageHeader, Result } from '../components/ui';
 import { str, time } from '../format';
 import { useAction, useApi } from '../hooks';
 import { useLive } from '../live';
 import { Link } from '../router';
 import { Sessions } from './Device';
+import { SignIns } from '../components/SignIns';
 import { userState, type DirectoryUser } from './Users';
-
-interface SignIn { at?: string; timestamp?: string; app?: string; clientId?: string; decision?: string; result?: string; reason?: string; deviceId?: string; deviceName?: string; policy?: string; ip?: string }
 
 export default function User({ params }: { params: Record<string, string> }) {
   const key = params.id;
   const user = useApi<DirectoryUser & Record<string, unknown>>(`/api/v1/users/${encodeURIComponent(key)}`);
-  const signIns = useApi<unknown>(`/api/v1/sign-ins${qs({ user: key, limit: 500 })}`);
-  useLive(['user.risk-changed', 'session.revoked'], () => { user.reload(); signIns.reload(); });
+  useLive(['user.risk-changed', 'session.revoked'], () => { user.reload(); });
   const act = useAction();
   const respond = (kind: string, label: string) => act.run(async () => {
     await api.post('/api/v1/actions', { kind, target: key, params: {} });
@@ -23,15 +20,6 @@ export default function User({ params }: { params: Record<string, string> }) {
   }, `${label} requested.`);
   if (user.loading && !user.data) return <Loading />;
   const u = user.data;
-  const rows = listOf<SignIn>(signIns.data, 'signIns');
-  const columns: Column<SignIn>[] = [
-    { id: 'at', label: 'Time', width: '190px', value: (s) => s.at ?? s.timestamp ?? '', render: (s) => time(s.at ?? s.timestamp) },
-    { id: 'app', label: 'App', width: '160px', value: (s) => s.app ?? s.clientId ?? '' },
-    { id: 'decision', label: 'Decision', width: '120px', value: (s) => s.decision ?? s.result ?? '', render: (s) => <Badge value={s.decision ?? s.result} kind="state" /> },
-    { id: 'reason', label: 'Why', width: 'minmax(260px, 3fr)', value: (s) => [s.policy, s.reason].filter(Boolean).join(': ') },
-    { id: 'device', label: 'Device', width: '180px', value: (s) => s.deviceName ?? s.deviceId ?? '', render: (s) => s.deviceId ? <Link to={`/devices/${encodeURIComponent(s.deviceId)}`}>{s.deviceName ?? s.deviceId}</Link> : str(s.deviceName) },
-    { id: 'ip', label: 'IP', width: '130px', value: (s) => s.ip ?? '' },
-  ];
   return (
     <div>
       <PageHeader title={u?.displayName ?? key} sub={u ? <><Badge value={u.riskLevel ?? 'none'} kind="risk" /><Badge value={userState(u)} kind="state" /><span className="muted">{key}</span></> : key}>
@@ -59,8 +47,7 @@ export default function User({ params }: { params: Record<string, string> }) {
         </Card>
       ) : null}
       <Card title="Conditional Access decisions">
-        <ErrorView error={signIns.error} what="Loading sign-ins" />
-        {isMissingRoute(signIns.error) ? null : <DataTable label="Sign-ins" rows={rows} columns={columns} rowKey={(s) => `${s.at ?? s.timestamp}|${s.app ?? s.clientId}|${s.deviceId}`} initialSort={{ id: 'at', desc: true }} csvName={`sign-ins-${key}`} maxHeight={360} empty="No sign-ins recorded." />}
+        <SignIns title="Sign-ins and token decisions (last 7 days)" match={(r) => [r.AlternateSignInName, r.AccountUpn, r.AccountObjectId].some((v) => typeof v === 'string' && v.toLowerCase() === key.toLowerCase()) || (u?.id !== undefined && r.AccountObjectId === u.id)} />
       </Card>
       <Sessions path={`/api/v1/sessions${qs({ user: key })}`} />
     </div>
