@@ -67,16 +67,16 @@ export default function Rules() {
     custom.reload();
   }, `${r.title ?? r.name ?? r.id} ${(r.enabled ?? true) ? 'disabled' : 'enabled'}.`);
   const columns: Column<Rule>[] = [
-    { id: 'title', label: 'Rule', width: 'minmax(260px, 3fr)', value: (r) => r.title ?? r.name ?? r.id },
+    { id: 'title', label: 'Rule', width: 'minmax(220px, 3fr)', value: (r) => r.title ?? r.name ?? r.id },
     { id: 'level', label: 'Severity', width: '120px', value: (r) => r.level ?? r.severity ?? r.alert?.severity ?? '', sortValue: (r) => SEVERITY_ORDER[r.level ?? r.severity ?? r.alert?.severity ?? ''] ?? 0, render: (r) => <Badge value={r.level ?? r.severity ?? r.alert?.severity} kind="severity" /> },
-    { id: 'author', label: tab === 'sigma' ? 'Author' : 'Created by', width: '180px', value: (r) => r.author ?? r.createdBy ?? '' },
+    { id: 'author', label: tab === 'sigma' ? 'Author' : 'Created by', width: '150px', value: (r) => r.author ?? r.createdBy ?? '' },
     ...(tab === 'sigma' ? [] : [
       { id: 'frequency', label: 'Runs', width: '110px', value: (r: Rule) => r.frequency ?? '' },
-      { id: 'lastRun', label: 'Last run', width: 'minmax(180px, 1fr)', value: (r: Rule) => [time(r.lastRunAt), r.lastRunStatus].filter(Boolean).join(' · ') },
+      { id: 'lastRun', label: 'Last run', width: 'minmax(140px, 1fr)', value: (r: Rule) => [time(r.lastRunAt), r.lastRunStatus].filter(Boolean).join(' · ') },
     ]),
     { id: 'enabled', label: 'State', width: '110px', value: (r) => ((r.enabled ?? true) ? 'enabled' : 'disabled'), render: (r) => <Badge value={(r.enabled ?? true) ? 'enabled' : 'disabled'} kind="state" /> },
     { id: 'hits', label: 'Hits', width: '90px', value: (r) => r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '', render: (r) => String(r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '—') },
-    { id: 'lastHit', label: 'Last hit', width: '180px', value: (r) => r.lastHit ?? hitsOf(r)?.last ?? '', render: (r) => time(r.lastHit ?? hitsOf(r)?.last) },
+    { id: 'lastHit', label: 'Last hit', width: '170px', value: (r) => r.lastHit ?? hitsOf(r)?.last ?? '', render: (r) => time(r.lastHit ?? hitsOf(r)?.last), hidden: tab !== 'sigma' },
     { id: 'status', label: 'Status', width: '110px', value: (r) => r.status ?? '', hidden: true },
     ...(tab === 'sigma' ? [
       { id: 'kind', label: 'Kind', width: '110px', value: (r: Rule) => r.kind ?? '', hidden: true },
@@ -110,7 +110,7 @@ export default function Rules() {
       {isMissingRoute(error) && customRules.length === 0 ? null : tab !== 'report' ? (
         <>
           <div className="filters card" role="search" aria-label="Filter rules"><Field label="Search">{(id) => <input id={id} type="search" value={q} onChange={(e) => setQ(e.target.value)} />}</Field></div>
-          <DataTable label="Rules" rows={rows} columns={withToggle} rowKey={(r) => `${r.source ?? 'sigma'}:${ruleKey(r)}`} chooser csvName="rules" initialSort={{ id: 'hits', desc: true }} empty={loading ? 'Loading…' : 'No rules.'} />
+          <DataTable key={tab} label="Rules" rows={rows} columns={withToggle} rowKey={(r) => `${r.source ?? 'sigma'}:${ruleKey(r)}`} chooser csvName="rules" initialSort={{ id: 'hits', desc: true }} empty={loading ? 'Loading…' : 'No rules.'} />
         </>
       ) : (
         <Card title="Import report">
