@@ -264,6 +264,10 @@ describe('SOC console in a browser', () => {
       await readerPage.getByTestId('actions-table').waitFor();
       assert.equal(await readerPage.getByRole('button', { name: /^(Approve|Reject|Undo)/ }).count(), 0);
       assert.equal(await readerPage.getByRole('link', { name: 'Settings' }).count(), 0);
+      const incidents = await t.api('/api/v1/incidents', { token: t.adminToken });
+      await readerPage.goto(`${t.url}/incidents/${encodeURIComponent(incidents.body.items[0].id)}?tab=evidence`);
+      await readerPage.getByTestId('incident-actions').waitFor();
+      assert.equal(await readerPage.getByRole('button', { name: /^(Approve|Reject|Set status|Assign|Classify|Block everywhere)/ }).count(), 0);
       await readerPage.goto(`${t.url}/indicators`);
       await readerPage.getByTestId('indicators-table').waitFor();
       assert.equal(await readerPage.getByRole('button', { name: 'Add indicator' }).count(), 0);
