@@ -104,7 +104,10 @@ export class EventContext implements FieldAccess {
     for (const k in src) {
       const v = src[k];
       if (typeof v === 'string') { if (v.length >= minLength) f(v); }
-      else if (typeof v === 'number') { if (minLength <= 16) f(String(v)); }
+      else if (typeof v === 'number') {
+        // An integer with fewer characters than the shortest literal cannot hold one: skip the String().
+        if (!(Number.isInteger(v) && Math.abs(v) < 10 ** (minLength - 2))) f(String(v));
+      }
       else if (v !== null && v !== undefined && typeof v !== 'boolean') {
         const t = toText(v);
         if (typeof t === 'string') f(t); else if (t !== null) for (const x of t) f(x);
