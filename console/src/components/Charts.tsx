@@ -13,7 +13,7 @@ function niceMax(v: number): number {
 }
 
 export function TimeChart({ series, title, height = 240, width = 720 }: { series: Series[]; title: string; height?: number; width?: number }) {
-  const pad = { l: 48, r: 16, t: 12, b: 36 };
+  const pad = { l: 40, r: 24, t: 14, b: 36 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return <div className="empty">No data points to chart.</div>;
   const minX = Math.min(...all.map((p) => p.x));
@@ -30,8 +30,8 @@ export function TimeChart({ series, title, height = 240, width = 720 }: { series
         {ticks.map((t) => (
           <g key={t} className="grid"><line x1={pad.l} x2={width - pad.r} y1={sy(t)} y2={sy(t)} /><text x={pad.l - 6} y={sy(t) + 4} textAnchor="end">{Math.round(t * 100) / 100}</text></g>
         ))}
-        {xTicks.map((t) => (
-          <text key={t} className="axis" x={sx(t)} y={height - 12} textAnchor="middle">{new Date(t).toISOString().slice(5, 16).replace('T', ' ')}</text>
+        {xTicks.map((t, i) => (
+          <text key={t} className="axis" x={sx(t)} y={height - 12} textAnchor={xTicks.length > 1 && i === xTicks.length - 1 ? 'end' : i === 0 && xTicks.length > 1 ? 'start' : 'middle'}>{new Date(t).toISOString().slice(5, 16).replace('T', ' ')}</text>
         ))}
         {series.map((s, i) => {
           const pts = [...s.points].sort((a, b) => a.x - b.x);

@@ -50,11 +50,11 @@ export default function Dashboard() {
       <div className="grid-charts">
         <Card title="Open incidents by severity">
           <ErrorView error={incidents.error} what="Incidents" />
-          {!incidents.error ? <BarChart title="Open incidents by severity" bars={SEV.map((s) => ({ label: s, value: open.filter((i) => i.severity === s).length, cls: `sev-${s}` }))} height={220} width={440} /> : null}
+          {!incidents.error ? <BarChart title="Open incidents by severity" bars={SEV.map((s) => ({ label: s, value: open.filter((i) => i.severity === s).length, cls: `sev-${s}` }))} height={200} width={320} /> : null}
         </Card>
         <Card title="Alerts over the last 7 days">
           <ErrorView error={alerts.error} what="Alerts" />
-          {!alerts.error ? <TimeChart title="Alerts per hour" series={[{ name: 'alerts per hour', points: [...buckets].map(([x, y]) => ({ x, y })) }]} height={220} width={440} /> : null}
+          {!alerts.error ? <TimeChart title="Alerts per hour" series={[{ name: 'alerts per hour', points: [...buckets].map(([x, y]) => ({ x, y })) }]} height={200} width={320} /> : null}
         </Card>
         <Card title="Devices by risk level">
           <ErrorView error={devices.error} what="Devices" />
