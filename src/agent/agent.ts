@@ -262,8 +262,11 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
         if (category === 'systemd' && path.startsWith('/etc/systemd/')) {
           await new Promise<void>((r) => { const c = spawn('systemctl', ['disable', '--now', basename(path)], { stdio: 'ignore' }); c.on('error', () => r()); c.on('close', () => r()); });
         }
-        const h = await hashFile(path);
-        const item = await quarantine.quarantine(path, { sha256: h?.sha256 ?? '', sha1: h?.sha1, md5: h?.md5, threatName: 'persistence', engine: 'response' });
+        const h = await hashFile(path).catch(() => undefined);
+        if (!h && !(await lstat(path).catch(() => undefined))) return { status: 'succeeded', message: `${path} is already absent`, output: { category, absent: true } };
+        const item = await quarantine.quarantine(path, { sha256: h?.sha256 ?? '', sha1: h?.sha1, md5: h?.md5, threatName: 'persistence', engine: 'response' })
+          .catch((error: NodeJS.ErrnoException) => { if (error.code === 'ENOENT') return undefined; throw error; });
+        if (!item) return { status: 'succeeded', message: `${path} is already absent (removed by another remediation)`, output: { category, absent: true } };
         return { status: 'succeeded', message: `removed ${category} entry ${path} (kept in quarantine, restorable by SHA-256)`, output: { category, sha256: item.sha256 } };
       }
       case 'restrict_app':
@@ -285,7 +288,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       for (const pid of await proc.listPids()) {
         if (pid === process.pid || pid <= 1) continue;
         const info = await proc.read(pid);
-        if (info?.exe && (await exeHashes.get(info.exe))?.sha256 === want) targets.push(pid);
+        if (!info?.exe) continue;
+        // A quarantined (deleted) executable still runs: then hash it through /proc/<pid>/exe.
+        const hash = (await exeHashes.get(info.exe).catch(() => undefined)) ?? await hashFile(`/proc/${pid}/exe`).catch(() => undefined);
+        if (hash?.sha256 === want) targets.push(pid);
       }
     } else {
       return { status: 'failed', message: "stop_process needs 'pid' or 'sha256'" };
@@ -321,10 +327,13 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       const st = await lstat(path).catch(() => undefined);
       if (!st && typeof p.path === 'string') return { status: 'succeeded', message: `${path} is already absent`, output: { paths: [], absent: true } };
       const h = await hashFile(path).catch(() => undefined);
+      // Gone between the look and the read (another remediation took it): the end state holds.
+      if (!h && !(await lstat(path).catch(() => undefined))) { done.push(`${path} (already absent)`); continue; }
       if (!h) return { status: 'failed', message: `${path} is not a readable regular file` };
       if (typeof p.sha256 === 'string' && h.sha256 !== p.sha256.toLowerCase()) return { status: 'failed', message: `${path} has another SHA-256` };
-      await quarantine.quarantine(path, { ...h, threatName: 'analyst request', engine: 'response' });
-      done.push(path);
+      const item = await quarantine.quarantine(path, { ...h, threatName: 'analyst request', engine: 'response' })
+        .catch((error: NodeJS.ErrnoException) => { if (error.code === 'ENOENT') return undefined; throw error; });
+      done.push(item ? path : `${path} (already absent)`);
     }
     return { status: 'succeeded', message: `quarantined ${done.join(', ')}`, output: { paths: done } };
   }

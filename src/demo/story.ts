@@ -190,9 +190,11 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 
     timeline.step('4. Response');
     const remediateStart = timeline.now();
+    // What the investigations of this incident propose, on ws-alice and wherever else they found the file.
     const pendingOnAlice = async () => {
+      const investigations = new Set(((await api.ok(`/api/v1/investigations?incidentId=${incident.id}`, { token: sam })).investigations ?? []).map((i: any) => i.id));
       const list = await api.ok('/api/v1/actions?state=pending', { token: sam });
-      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice']);
+      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice'] || investigations.has(a.investigationId));
     };
     const cleaned = () => !existsSync(join(alice.folders.downloads, 'invoice-viewer')) && !existsSync(join(alice.folders.tmp, '.session-helper'))
       && !existsSync(join(alice.folders.cron, 'session-helper'));
@@ -219,9 +221,13 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
           approved += items.length;
         }
       }
-      return (cleaned() && (options.auto || (await pendingOnAlice()).length === 0)) || undefined;
+      if (!cleaned()) return undefined;
+      const investigations = ((await api.ok(`/api/v1/investigations?incidentId=${incident.id}`, { token: sam })).investigations ?? []).filter((i: any) => i.deviceId === deviceIds['ws-alice']);
+      return investigations.every((i: any) => !['running', 'pendingAction'].includes(i.status)) || undefined;
     }, 100).catch(async (error) => {
-      throw new StoryError(error.hop, `${error.message}; actions on ws-alice: ${(await actionStates()).join('; ')}`);
+      const investigations = ((await api.ok(`/api/v1/investigations?incidentId=${incident.id}`, { token: sam })).investigations ?? [])
+        .map((i: any) => `${i.title} on ${i.deviceId === deviceIds['ws-alice'] ? 'ws-alice' : i.deviceId}: ${i.status}`);
+      throw new StoryError(error.hop, `${error.message}; actions on ws-alice: ${(await actionStates()).join('; ')}; investigations: ${investigations.join('; ')}`);
     });
     const remediateMs = timeline.now() - remediateStart;
     timeline.hop('ws-alice: second stage stopped, dropper and second stage quarantined, cron persistence removed');
@@ -232,14 +238,17 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await api.ok('/api/v1/indicators', { token: sam, body: { type: 'ipv4', value: C2_ADDRESS, action: 'block', severity: 'high', title: 'invoice-viewer C2', incidentId: incident.id, generateAlert: false } });
     const indicatorAt = timeline.hop(`block indicators: the dropper's SHA-256 (${dropperSha256.slice(0, 12)}…) and the C2 address ${C2_ADDRESS}`);
     const srvCopy = join(endpoints['srv-files'].folders.share, 'invoice-viewer');
-    await waitFor('srv-files (seen earlier by retro-hunt) gets its copy quarantined', 30_000, () => (!existsSync(srvCopy)) || undefined, 100);
-    timeline.hop('srv-files: the copy on its share, found by retro-hunt, is quarantined');
+    await waitFor('srv-files (which had the file before anyone knew it) gets its copy quarantined', 30_000, () => (!existsSync(srvCopy)) || undefined, 100);
+    const srvAction = ((await api.ok('/api/v1/actions?state=history', { token: sam })).actions ?? [])
+      .find((a: any) => a.target === deviceIds['srv-files'] && a.kind === 'quarantine_file' && a.state === 'succeeded');
+    const retroAlerts = ((await api.ok(`/api/v1/alerts?deviceId=${deviceIds['srv-files']}`)).alerts ?? []).filter((a: any) => a.detectionSource === 'customTi');
+    timeline.hop(`srv-files: the copy on its share is quarantined (${srvAction?.investigationId ? 'the investigation scoped it fleet-wide' : 'block-and-remediate on the retro-hunt sighting'}); retro-hunt raised ${retroAlerts.length} alert(s) there`);
     const bobCopy = join(endpoints['ws-bob'].folders.downloads, 'invoice-viewer');
     writeFileSync(bobCopy, dropper);
     chmodSync(bobCopy, 0o644);
     const written = timeline.now();
     await waitFor('ws-bob blocks a new copy on sight', 5_000, () => (!existsSync(bobCopy)) || undefined, 20);
-    timeline.hop(`ws-bob: a new copy is quarantined on sight ${(timeline.now() - written).toFixed(0)} ms after it was written (indicator out ${(written - indicatorAt).toFixed(0)} ms earlier)`);
+    timeline.hop(`ws-bob: a new copy is quarantined on sight, ${(timeline.now() - written).toFixed(0)} ms after it was written (${(written - indicatorAt).toFixed(0)} ms after the indicator was created)`);
     void indicator;
 
     timeline.step('6. Restore');
@@ -252,7 +261,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       .catch(async (error) => {
         const open = (await aliceAlerts()).filter((a) => a.status !== 'resolved').map((a) => `${a.title} (${a.severity}, ${a.status})`);
         const investigations = ((await api.ok('/api/v1/investigations')).investigations ?? []).map((i: any) => `${i.title}: ${i.status}`);
-        throw new StoryError(error.hop, `${error.message}; still open: ${open.join('; ')}; investigations: ${investigations.join('; ')}`);
+        throw new StoryError(error.hop, `${error.message}; still open: ${open.join('; ')}; investigations: ${investigations.join('; ')}; actions: ${(await actionStates()).join('; ')}`);
       });
     timeline.hop("ws-alice's alerts are resolved");
     await waitFor('ws-alice is compliant again', HOP_MS, async () => {
