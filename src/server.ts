@@ -23,6 +23,10 @@ import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from
 // detection: Sigma on every ingested row (subscribes to 'telemetry.ingested'), with Vigil's own rule pack
 import { createDetectionService, vigilRulePack, type DetectionService } from './detection/index.js';
 import { registerDetectionRoutes } from './api/index.js';
+// hunting: KQL over the telemetry tables, custom detection rules
+import { createCustomDetections, createHuntingService, HUNTING_INDEXES, KQL_SQL_FUNCTIONS_MODULE, type HuntingService } from './hunting/index.js';
+import { registerHuntingRoutes } from './api/routes/hunting.js';
+import { sql } from 'kysely';
 // intel (issue 8): indicators, matching, the sensor feed, retro-hunt, STIX 2.1 / TAXII 2.1
 import { createIntelService, type IntelService } from './intel/index.js';
 import { registerIntelRoutes } from './api/routes/intel.js';
@@ -45,6 +49,7 @@ export interface Platform {
   // intel
   readonly intel: IntelService;
   readonly detection: DetectionService;
+  readonly hunting: HuntingService;
   /** Set on the first start when the admin password was generated: show it once. */
   readonly firstAdmin?: { username: string; password: string };
   /** Stops taking requests, finishes those in flight, drains the bus, closes the store. */
@@ -53,7 +58,9 @@ export interface Platform {
 
 export async function createPlatform(config: VigilConfig): Promise<Platform> {
   const dataDir = resolve(config.dataDir);
-  const store = await createSqliteStore({ file: join(dataDir, 'vigil.db'), synchronous: config.sync });
+  // Hunting's read-only query processes get the KQL SQL functions (has, extract, …).
+  const store = await createSqliteStore({ file: join(dataDir, 'vigil.db'), synchronous: config.sync, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE });
+  if (config.huntingIndexes) for (const statement of HUNTING_INDEXES) await sql.raw(statement).execute(store.db);
   let app: FastifyInstance | undefined;
   const bus = createMemoryBus({
     onHandlerError: (error, context) => app?.log.error({ err: error, ...context }, 'bus handler failed'),
@@ -135,6 +142,9 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     store, bus, rules: vigilRulePack(),
     onError: (error, context) => app?.log.error({ err: error, ...context }, 'detection: a row failed in the engine'),
   });
+  const hunting = createHuntingService({ store, defaultWindowDays: 30, timeoutMs: config.huntTimeoutMs, maxRows: 30_000 });
+  const customDetections = await createCustomDetections({ store, bus, hunting });
+  customDetections.start();
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
 
@@ -152,6 +162,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerIdentityRoutes(app, { access, accounts, audit: auditEntry });
   registerSsfRoutes(app, { access });
   registerDetectionRoutes(app, { detection, audit: auditEntry });
+  registerHuntingRoutes(app, { hunting, rules: customDetections });
   registerIntelRoutes(app, { intel, authenticate: (token) => accounts.authenticate(token), audit: auditEntry }); // intel
 
   await app.listen({ host: config.host, port: config.port });
@@ -167,12 +178,14 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     incidents, // incidents
     intel, // intel
     detection,
+    hunting,
     firstAdmin: bootstrap.generatedPassword ? { username: bootstrap.username, password: bootstrap.generatedPassword } : undefined,
     close() {
       closing ??= (async () => {
         ready = false;
         await response.close(); // response: stop the sweep, answer waiting long-polls
         detection.close();
+        await customDetections.stop();
         await intel.close(); // intel: answer waiting feed long-polls, finish retro-hunts
         await access.close(); // identity & access: push retries, long polls
         posture.close();

@@ -5,6 +5,7 @@ import { runServe } from './serve.js';
 import { runAgent } from './agent.js';
 import { runAudit } from './audit.js'; // response
 import { runDemo } from './demo.js';
+import { runHunt } from './hunt.js';
 import { runMailGateway } from './mail-gateway.js'; // mail (issue 9)
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
   audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
   'mail-gateway': { run: runMailGateway, summary: 'run the SMTP gateway: scanning, quarantine, zero-hour purge (mail, issue 9)' },
+  hunt: { run: runHunt, summary: "run a KQL query: hunt '<query>' [--server URL --token T | --data DIR] [--json]" },
   demo: { run: runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
 };
 

@@ -35,6 +35,8 @@ export function resolveConfig(input: { env: Readonly<Record<string, string | und
     throw new VigilError('bad_config', 2, `--log-level / VIGIL_LOG_LEVEL must be one of fatal, error, warn, info, debug, got '${logLevel}'`);
   }
   const orUndefined = (v: string) => (v === '' ? undefined : v);
+  const huntingIndexes = raw('huntingIndexes');
+  if (huntingIndexes !== 'on' && huntingIndexes !== 'off') throw new VigilError('bad_config', 2, `--hunting-indexes / VIGIL_HUNTING_INDEXES must be 'on' or 'off', got '${huntingIndexes}'`);
   return {
     dataDir: raw('dataDir'),
     host: raw('host'),
@@ -45,5 +47,7 @@ export function resolveConfig(input: { env: Readonly<Record<string, string | und
     sync,
     adminPassword: orUndefined(raw('adminPassword')),
     adminToken: orUndefined(raw('adminToken')),
+    huntingIndexes: huntingIndexes === 'on',
+    huntTimeoutMs: int('huntTimeoutMs', 1000, 24 * 3600 * 1000),
   };
 }
