@@ -1,8 +1,11 @@
 // `vigil mail-gateway`: the SMTP gateway in front of the organisation's mail server, in the foreground.
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { VigilError } from '../errors/index.js';
-import { startMailGateway, type HostPort, type MailPolicy } from '../mail/index.js';
+import { ensureTls, startMailGateway, type HostPort, type MailPolicy } from '../mail/index.js';
 
 const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --listen HOST:PORT --next-hop HOST:PORT --domains D[,D…] --spool DIR [options]
 
@@ -23,6 +26,8 @@ const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --lis
   --phish ACTION           quarantine | reject | junk | deliver (default quarantine)
   --spam ACTION            junk | quarantine | reject | deliver (default junk)
   --zap-phish TO           junk | quarantine (default junk)
+  --workers N              gateway processes sharing the port (node:cluster), each with its own spool
+                           folder DIR/wK; quarantines are listed and released across them (default 1)
 `;
 
 function hostPort(flag: string, value: string | undefined, fallback?: HostPort): HostPort {
@@ -53,7 +58,7 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
         'imap-password': { type: 'string' }, recipients: { type: 'string' }, 'internal-users': { type: 'string' },
         'tls-key': { type: 'string' }, 'tls-cert': { type: 'string' }, 'max-size': { type: 'string' },
         malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
+        workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     });
@@ -82,16 +87,35 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
   const imap = v.imap ? hostPort('imap', v.imap) : undefined;
   const maxSize = v['max-size'] ? Number(v['max-size']) : undefined;
   if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 400, '--max-size must be a positive integer');
+  const workers = v.workers === undefined ? 1 : Number(v.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new VigilError('bad_config', 400, '--workers must be an integer from 1 to 64');
+  let tls: { key: Buffer; cert: Buffer } | undefined = v['tls-key'] ? { key: readFileSync(v['tls-key']), cert: readFileSync(v['tls-cert']!) } : undefined;
+  if (workers > 1 && cluster.isPrimary) {
+    // The primary only supervises: the workers accept, scan, spool and relay; one certificate for all of them.
+    mkdirSync(v.spool, { recursive: true });
+    if (!tls) ensureTls(v.spool, hostname(), (level, m) => process.stderr.write(`${level} ${m}\n`));
+    let stopping = false;
+    const start = (k: number) => cluster.fork({ VIGIL_MAIL_WORKER: String(k), VIGIL_MAIL_WORKERS: String(workers) })
+      .on('exit', (code) => { if (!stopping) { process.stderr.write(`mail-gateway: worker ${k} exited (${code}); restarting\n`); start(k); } });
+    for (let k = 1; k <= workers; k++) start(k);
+    await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+    stopping = true;
+    await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((resolve) => { w!.once('exit', () => resolve()); w!.kill('SIGTERM'); })));
+    return 0;
+  }
+  const worker = env.VIGIL_MAIL_WORKER ? Number(env.VIGIL_MAIL_WORKER) : undefined;
+  if (worker && !tls) tls = ensureTls(v.spool, hostname(), () => {});
   const gateway = await startMailGateway({
     server, token,
+    spoolDir: worker ? join(v.spool, `w${worker}`) : v.spool,
+    peerSpoolDirs: worker ? Array.from({ length: workers }, (_, i) => i + 1).filter((k) => k !== worker).map((k) => join(v.spool!, `w${k}`)) : undefined,
     listen: hostPort('listen', v.listen, { host: '127.0.0.1', port: 2525 }),
     nextHop: hostPort('next-hop', v['next-hop']),
     domains: v.domains.split(',').map((d) => d.trim()).filter(Boolean),
-    spoolDir: v.spool,
     imap: imap ? { ...imap, user: v['imap-user']!, password: imapPassword!, masterUser: true } : undefined,
     recipients: v.recipients ? lines(v.recipients) : undefined,
     internalUsers: v['internal-users'] ? lines(v['internal-users']).map((l) => { const [address, ...name] = l.split('\t'); return { address, displayName: name.join(' ') || address }; }) : undefined,
-    tls: v['tls-key'] ? { key: readFileSync(v['tls-key']), cert: readFileSync(v['tls-cert']!) } : undefined,
+    tls,
     maxMessageBytes: maxSize,
     policy,
   });

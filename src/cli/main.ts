@@ -6,6 +6,8 @@ import { runAgent } from './agent.js';
 import { runAudit } from './audit.js'; // response
 import { runDemo } from './demo.js';
 import { runHunt } from './hunt.js';
+import { runScan } from './scan.js';
+import { runRules } from './rules.js';
 import { runMailGateway } from './mail-gateway.js'; // mail (issue 9)
 
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
@@ -16,6 +18,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
   audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
   'mail-gateway': { run: runMailGateway, summary: 'run the SMTP gateway: scanning, quarantine, zero-hour purge (mail, issue 9)' },
+  scan: { run: runScan, summary: 'run the Sigma rules offline over log files: scan <files|dirs…> [--rules DIR] [--json]' },
+  rules: { run: runRules, summary: 'check or import Sigma rule files: rules import|list <files|dirs…> [--server URL --token T]' },
   hunt: { run: runHunt, summary: "run a KQL query: hunt '<query>' [--server URL --token T | --data DIR] [--json]" },
   demo: { run: runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
 };
