@@ -62,13 +62,33 @@ export function flattenWindowsEvent(event: unknown): Json | undefined {
   return flat;
 }
 
-function hash48(text: string): number {
-  return parseInt(createHash('sha1').update(text).digest('hex').slice(0, 12), 16);
+/**
+ * A 52-bit FNV-1a of the text (two 32-bit lanes with different offsets): a ReportId stable for the same
+ * record, cheap enough for every event. Not cryptographic, and it need not be: ids only deduplicate retries.
+ */
+function hash52(text: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 7);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
 }
+
+const deviceIds = new Map<string, string>();
 
 /** Defender's DeviceId is 40 hex digits; a Windows event names only its computer, so derive one from it. */
 export function deviceIdFor(computer: string): string {
-  return createHash('sha1').update(computer.toLowerCase()).digest('hex');
+  const name = computer.toLowerCase();
+  let id = deviceIds.get(name);
+  if (!id) {
+    id = createHash('sha1').update(name).digest('hex');
+    if (deviceIds.size > 100_000) deviceIds.clear();
+    deviceIds.set(name, id);
+  }
+  return id;
 }
 
 function baseName(path: string): string {
@@ -119,7 +139,7 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
     Timestamp: time && Number.isFinite(Date.parse(String(time))) ? new Date(Date.parse(String(time))).toISOString() : new Date(0).toISOString(),
     DeviceId: deviceIdFor(computer),
     DeviceName: computer,
-    ReportId: hash48(`${computer}\0${flat.Channel ?? ''}\0${flat.EventRecordID ?? JSON.stringify(flat)}`),
+    ReportId: hash52(`${computer}\0${flat.Channel ?? ''}\0${flat.EventRecordID ?? JSON.stringify(flat)}`),
   };
   if (table !== 'DeviceProcessEvents' && table !== 'DeviceFileEvents' && table !== 'DeviceLogonEvents'
     && table !== 'DeviceNetworkEvents' && table !== 'DeviceRegistryEvents' && table !== 'DeviceImageLoadEvents') {
