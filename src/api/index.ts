@@ -13,3 +13,4 @@ export { registerResponseRoutes } from './routes/response.js';
 export { registerPostureRoutes } from './routes/posture.js';
 export { registerIdentityRoutes } from './routes/identity.js';
 export { registerSsfRoutes } from './routes/ssf.js';
+export { registerDetectionRoutes } from './routes/detection.js';
