@@ -3,13 +3,14 @@
 // (ZAP) over IMAP, and the email actions of the response module over the command channel.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import nodemailer from 'nodemailer';
 import { scanMessage } from './scanner.js';
-import { openSpool, type SpoolMeta } from './spool.js';
+import { listArea, openSpool, takeFrom, type SpoolMeta } from './spool.js';
 import {
   actionFor, DEFAULT_POLICY, IndicatorSet, judge, type FeedIndicator, type Judgement, type MailPolicy, type VerdictAction,
 } from './verdict.js';
@@ -30,6 +31,11 @@ export interface MailGatewayOptions {
   readonly domains: readonly string[];
   /** Spool folder: queue, quarantine, TLS key, ZAP index, telemetry outbox. */
   readonly spoolDir: string;
+  /**
+   * Spool folders of sibling gateway processes that share the listening port (`--workers`, node:cluster):
+   * their quarantines are listed and released here too. Each process owns its own spool folder.
+   */
+  readonly peerSpoolDirs?: readonly string[];
   /** The platform's URL and the gateway's sensor token; without them, no telemetry, indicators or commands. */
   readonly server?: string;
   readonly token?: string;
@@ -127,7 +133,8 @@ function rfc2822(d: Date): string {
   return d.toUTCString().replace('GMT', '+0000');
 }
 
-function ensureTls(dir: string, name: string, log: (l: 'info' | 'warn', m: string) => void): { key: Buffer; cert: Buffer } | undefined {
+/** A self-signed STARTTLS key and certificate in `dir` (made with openssl on first use), or undefined without openssl. */
+export function ensureTls(dir: string, name: string, log: (l: 'info' | 'warn', m: string) => void): { key: Buffer; cert: Buffer } | undefined {
   const keyFile = join(dir, 'tls-key.pem');
   const certFile = join(dir, 'tls-cert.pem');
   if (!existsSync(keyFile) || !existsSync(certFile)) {
@@ -185,6 +192,8 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   };
   prune();
   writeFileSync(indexFile, [...delivered.values()].map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const indexLog = createWriteStream(indexFile, { flags: 'a' });
+  indexLog.on('error', (error) => log('error', `mail: ZAP index ${indexFile}: ${error.message}`));
 
   // ---------- relay ----------
   const transport = nodemailer.createTransport({
@@ -215,7 +224,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   }
 
   async function relay(id: string): Promise<void> {
-    const entry = spool.read('queue', id);
+    const entry = await spool.read('queue', id);
     if (!entry) return;
     const { meta, raw } = entry;
     try {
@@ -224,24 +233,24 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
       const code = (error as { responseCode?: number }).responseCode;
       const message = (error as Error).message;
       if (code !== undefined && code >= 500) {
-        spool.move('queue', 'failed', id);
+        await spool.move('queue', 'failed', id);
         log('warn', `mail: ${id} refused for good by the next hop (${code} ${message}); kept in ${join(options.spoolDir, 'failed')}`);
         return;
       }
       meta.attempts++;
       meta.lastError = message;
       meta.nextAttemptAt = Date.now() + Math.min(300_000, retryBase * 2 ** Math.min(meta.attempts - 1, 12));
-      spool.update('queue', meta);
+      await spool.update('queue', meta);
       if (meta.attempts === 1 || meta.attempts % 10 === 0) log('warn', `mail: ${id} deferred (attempt ${meta.attempts}: ${message}); retrying`);
       if (!closing) schedule(meta);
       return;
     }
-    spool.remove('queue', id);
+    await spool.remove('queue', id);
     const facts = meta.extra.zap as Omit<DeliveredEntry, 'at'> | undefined;
     if (facts && meta.action !== 'quarantine') {
       const e: DeliveredEntry = { ...facts, at: Date.now() };
       delivered.set(e.id, e);
-      appendFileSync(indexFile, `${JSON.stringify(e)}\n`);
+      indexLog.write(`${JSON.stringify(e)}\n`);
       // An indicator may have arrived while the message was queued.
       void zapIfCondemned([e], indicators);
     }
@@ -293,7 +302,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         },
       },
     };
-    spool.put(action === 'quarantine' ? 'quarantine' : 'queue', meta, raw);
+    await spool.put(action === 'quarantine' ? 'quarantine' : 'queue', meta, raw);
     for (const [t, r] of Object.entries(rows)) outbox.add(t, r);
     if (action === 'quarantine') log('info', `mail: ${id} quarantined (${judgement.verdict}: ${judgement.detections.map((d) => d.name).join('; ')})`);
     else schedule(meta);
@@ -384,7 +393,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
       const ind = malware ?? phish;
       if (!ind) continue;
       e.zapped = true;
-      appendFileSync(indexFile, `${JSON.stringify({ zapped: e.id })}\n`);
+      indexLog.write(`${JSON.stringify({ zapped: e.id })}\n`);
       const to: MailDestination = malware ? 'Quarantine' : policy.zapPhish === 'quarantine' ? 'Quarantine' : 'Junk';
       const actionType = malware ? 'Malware ZAP' : 'Phish ZAP';
       if (!options.imap) { log('warn', `mail: ZAP: ${e.id} is condemned by indicator ${ind.id} but no IMAP server is configured`); continue; }
@@ -415,15 +424,24 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   // ---------- email actions and release ----------
   const auditFile = join(options.spoolDir, 'quarantine-audit.log');
   async function release(networkMessageId: string, actor: string): Promise<void> {
-    const entry = spool.read('quarantine', networkMessageId);
+    let entry = await spool.read('quarantine', networkMessageId);
+    for (const peer of options.peerSpoolDirs ?? []) {
+      if (entry) break;
+      entry = await takeFrom(peer, 'quarantine', networkMessageId);
+      if (entry) {
+        await spool.put('quarantine', entry.meta, entry.raw);
+        await rm(join(peer, 'quarantine', `${networkMessageId}.json`), { force: true });
+        await rm(join(peer, 'quarantine', `${networkMessageId}.eml`), { force: true });
+      }
+    }
     if (!entry) throw new Error(`no quarantined message ${networkMessageId}`);
     const meta: SpoolMeta = {
       ...entry.meta, attempts: 0, nextAttemptAt: 0, action: 'deliver',
       prepend: entry.meta.prepend.replace(/X-Vigil-Verdict: ([^;\r\n]+); action=[a-z]+/, `X-Vigil-Verdict: $1; action=released`),
     };
     appendFileSync(auditFile, `${JSON.stringify({ at: new Date().toISOString(), actor, action: 'release', networkMessageId, verdict: meta.verdict, recipients: meta.recipients })}\n`);
-    spool.update('quarantine', meta);
-    spool.move('quarantine', 'queue', networkMessageId);
+    await spool.update('quarantine', meta);
+    await spool.move('quarantine', 'queue', networkMessageId);
     log('info', `mail: ${networkMessageId} released from quarantine by ${actor}`);
     for (const rcpt of meta.recipients) {
       outbox.add('EmailPostDeliveryEvents', [postDeliveryRow({
@@ -487,10 +505,10 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   return {
     port,
     ready: feed?.ready ?? Promise.resolve(),
-    listQuarantine: () => spool.list('quarantine').map((m) => ({
+    listQuarantine: () => [spool.dir, ...(options.peerSpoolDirs ?? [])].flatMap((d) => listArea(d, 'quarantine')).map((m) => ({
       networkMessageId: m.id, mailFrom: m.mailFrom, recipients: m.recipients, receivedAt: m.receivedAt, verdict: m.verdict,
       subject: String(m.extra.subject ?? ''), threats: (m.extra.threats as string[] | undefined) ?? [],
-    })),
+    })).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt)),
     release,
     remediate,
     queued: () => ready.length + waiting.size + active,
@@ -507,6 +525,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         await feed?.close();
         await commands?.close();
         await outbox.close();
+        await new Promise<void>((resolve) => indexLog.end(() => resolve()));
       })();
       return closed;
     },

@@ -1,7 +1,7 @@
 // Email protection (issue 9): the SMTP gateway (`vigil mail-gateway`), scanning and verdicts, quarantine,
 // telemetry in Defender's email tables, zero-hour auto purge over IMAP, and throw-away Dovecot for tests and
 // the demo. The gateway speaks to the platform only over its public HTTP API (ingest, intel feed, commands).
-export { startMailGateway } from './gateway.js';
+export { startMailGateway, ensureTls } from './gateway.js';
 export type { MailGateway, MailGatewayOptions, HostPort, QuarantinedMessage, EmailActionKind, RemediationOutcome } from './gateway.js';
 export { DEFAULT_POLICY, IndicatorSet, judge, actionFor } from './verdict.js';
 export type { MailPolicy, Verdict, VerdictAction, FeedIndicator, Detection, Judgement } from './verdict.js';

@@ -1,6 +1,7 @@
 // The gateway's side of the platform's public HTTP API, as a sensor: telemetry ingest, the indicator feed
 // (long poll) and the command channel (long poll + results). Nothing here imports server internals.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CanonicalRow } from '../schema/index.js';
 import type { FeedIndicator } from './verdict.js';
@@ -80,12 +81,11 @@ export function createTelemetryOutbox(options: {
   }
 
   function flushNow(): Promise<void> {
-    for (const [table, rows] of pending) {
-      if (rows.length === 0) continue;
-      writeFileSync(join(options.dir, `${String(seq++).padStart(20, '0')}.json`), JSON.stringify({ table, rows }));
-    }
+    const batches = [...pending].filter(([, rows]) => rows.length > 0).map(([table, rows]) => ({ file: join(options.dir, `${String(seq++).padStart(20, '0')}.json`), table, rows }));
     pending.clear();
-    sending = sending.then(sendFiles, sendFiles);
+    const written = Promise.all(batches.map((b) => writeFile(b.file, JSON.stringify({ table: b.table, rows: b.rows }))));
+    const send = () => written.then(sendFiles);
+    sending = sending.then(send, send);
     return sending;
   }
 

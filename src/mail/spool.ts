@@ -1,10 +1,13 @@
 // The durable spool: a message is written and fsynced (body, then its metadata, then the folder) before the
 // gateway answers 250, so an accepted message survives a crash or restart. Layout under the spool folder:
-//   queue/<id>.eml + queue/<id>.json        waiting for relay (the .json's presence commits the entry)
+//   queue/<id>.eml + queue/<id>.json             waiting for relay (the .json's presence commits the entry)
 //   quarantine/<id>.eml + quarantine/<id>.json   held for analysts
-//   failed/<id>.*                            refused for good by the next hop (5xx), kept for analysts
-//   tmp/                                     half-written entries, discarded at start
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+//   failed/<id>.*                                refused for good by the next hop (5xx), kept for analysts
+//   tmp/                                         half-written entries, discarded at start
+// File work is asynchronous (libuv's pool) so that many connections' fsyncs overlap, and the folder fsyncs
+// of concurrent writers are coalesced into one.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type SpoolArea = 'queue' | 'quarantine' | 'failed';
@@ -25,29 +28,46 @@ export interface SpoolMeta {
   readonly extra: Record<string, unknown>;
 }
 
-function writeDurable(file: string, data: Buffer | string): void {
-  const fd = openSync(file, 'w', 0o600);
+async function writeDurable(file: string, data: Buffer | string): Promise<void> {
+  const fh = await open(file, 'w', 0o600);
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally { closeSync(fd); }
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally { await fh.close(); }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+/** fsync of a folder, shared by every caller that renamed into it before the sync began. */
+function dirSyncer(dir: string): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const once = async () => {
+    const fh = await open(dir, 'r');
+    try { await fh.sync(); } finally { await fh.close(); }
+  };
+  return () => {
+    if (!running) {
+      running = once().finally(() => { running = undefined; });
+      return running;
+    }
+    // A sync is in flight but may have started before our rename: wait for the next one.
+    queued ??= running.then(() => {
+      queued = undefined;
+      running = once().finally(() => { running = undefined; });
+      return running;
+    }, () => undefined);
+    return queued;
+  };
 }
 
 export interface Spool {
   readonly dir: string;
-  /** Writes message and metadata durably into an area; returns once both and the folder entry are on disk. */
-  put(area: SpoolArea, meta: SpoolMeta, raw: Buffer): void;
-  update(area: SpoolArea, meta: SpoolMeta): void;
-  read(area: SpoolArea, id: string): { meta: SpoolMeta; raw: Buffer } | undefined;
-  remove(area: SpoolArea, id: string): void;
-  move(from: SpoolArea, to: SpoolArea, id: string): void;
+  /** Writes message and metadata durably into an area; resolves once both and the folder entry are on disk. */
+  put(area: SpoolArea, meta: SpoolMeta, raw: Buffer): Promise<void>;
+  update(area: SpoolArea, meta: SpoolMeta): Promise<void>;
+  read(area: SpoolArea, id: string): Promise<{ meta: SpoolMeta; raw: Buffer } | undefined>;
+  remove(area: SpoolArea, id: string): Promise<void>;
+  move(from: SpoolArea, to: SpoolArea, id: string): Promise<void>;
+  /** Every entry of an area, oldest first (synchronous: used at start and for listings). */
   list(area: SpoolArea): SpoolMeta[];
 }
 
@@ -61,41 +81,55 @@ export function openSpool(dir: string): Spool {
     for (const n of names) if (n.endsWith('.eml') && !names.has(n.replace(/\.eml$/, '.json'))) rmSync(join(dir, area, n), { force: true });
   }
   const path = (area: SpoolArea | 'tmp', id: string, ext: 'eml' | 'json') => join(dir, area, `${id}.${ext}`);
+  const syncs = { queue: dirSyncer(join(dir, 'queue')), quarantine: dirSyncer(join(dir, 'quarantine')), failed: dirSyncer(join(dir, 'failed')) };
   return {
     dir,
-    put(area, meta, raw) {
-      writeDurable(path('tmp', meta.id, 'eml'), raw);
-      writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta));
-      renameSync(path('tmp', meta.id, 'eml'), path(area, meta.id, 'eml'));
-      renameSync(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
-      fsyncDir(join(dir, area));
+    async put(area, meta, raw) {
+      await Promise.all([writeDurable(path('tmp', meta.id, 'eml'), raw), writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta))]);
+      await rename(path('tmp', meta.id, 'eml'), path(area, meta.id, 'eml'));
+      await rename(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
+      await syncs[area]();
     },
-    update(area, meta) {
-      writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta));
-      renameSync(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
+    async update(area, meta) {
+      await writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta));
+      await rename(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
     },
-    read(area, id) {
+    async read(area, id) {
       try {
-        const meta = JSON.parse(readFileSync(path(area, id, 'json'), 'utf8')) as SpoolMeta;
-        return { meta, raw: readFileSync(path(area, id, 'eml')) };
+        const [meta, raw] = await Promise.all([readFile(path(area, id, 'json'), 'utf8'), readFile(path(area, id, 'eml'))]);
+        return { meta: JSON.parse(meta) as SpoolMeta, raw };
       } catch { return undefined; }
     },
-    remove(area, id) {
-      rmSync(path(area, id, 'json'), { force: true });
-      rmSync(path(area, id, 'eml'), { force: true });
+    async remove(area, id) {
+      // Metadata first: a body left behind is dropped at the next start.
+      await rm(path(area, id, 'json'), { force: true });
+      await rm(path(area, id, 'eml'), { force: true });
     },
-    move(from, to, id) {
-      renameSync(path(from, id, 'eml'), path(to, id, 'eml'));
-      renameSync(path(from, id, 'json'), path(to, id, 'json'));
-      fsyncDir(join(dir, to));
+    async move(from, to, id) {
+      await rename(path(from, id, 'eml'), path(to, id, 'eml'));
+      await rename(path(from, id, 'json'), path(to, id, 'json'));
+      await syncs[to]();
     },
-    list(area) {
-      const out: SpoolMeta[] = [];
-      for (const n of readdirSync(join(dir, area))) {
-        if (!n.endsWith('.json')) continue;
-        try { out.push(JSON.parse(readFileSync(join(dir, area, n), 'utf8')) as SpoolMeta); } catch { /* half-written: ignored */ }
-      }
-      return out.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
-    },
+    list: (area) => listArea(dir, area),
   };
+}
+
+/** The entries of an area of any spool folder (also a sibling process's), oldest first, without opening it. */
+export function listArea(dir: string, area: SpoolArea): SpoolMeta[] {
+  const out: SpoolMeta[] = [];
+  let names: string[] = [];
+  try { names = readdirSync(join(dir, area)); } catch { return out; }
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try { out.push(JSON.parse(readFileSync(join(dir, area, n), 'utf8')) as SpoolMeta); } catch { /* half-written or gone: ignored */ }
+  }
+  return out.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+}
+
+/** Takes an entry out of a sibling's spool (cluster mode): its files are read, then removed there. */
+export async function takeFrom(dir: string, area: SpoolArea, id: string): Promise<{ meta: SpoolMeta; raw: Buffer } | undefined> {
+  try {
+    const [meta, raw] = await Promise.all([readFile(join(dir, area, `${id}.json`), 'utf8'), readFile(join(dir, area, `${id}.eml`))]);
+    return { meta: JSON.parse(meta) as SpoolMeta, raw };
+  } catch { return undefined; }
 }
