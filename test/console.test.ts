@@ -198,6 +198,29 @@ describe('SOC console in a browser', () => {
     assert.equal(await results.getByText(XSS).count(), 1, 'the filtered query shows the command line as text');
   });
 
+  test('a hunting query becomes a custom detection rule', async () => {
+    await page.goto(`${t.url}/hunting`);
+    await page.getByTestId('kql-editor').fill('DeviceProcessEvents\n| where ProcessCommandLine contains "onerror"\n| project Timestamp, DeviceId, DeviceName, ReportId, SHA256');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.getByTestId('hunt-results').or(page.getByTestId('not-available')).first().waitFor();
+    await page.getByRole('button', { name: 'Create detection rule' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create detection rule' });
+    await dialog.getByLabel('Rule name').fill('Markup in command lines');
+    await dialog.getByLabel('Alert title', { exact: false }).fill('Markup in a command line on {{DeviceName}}');
+    assert.equal(await dialog.getByLabel('device column').inputValue(), 'DeviceId', 'entity columns are proposed from the result');
+    await dialog.getByRole('button', { name: 'Create rule' }).click();
+    await dialog.getByRole('status').or(dialog.getByRole('alert')).first().waitFor();
+    if (await dialog.getByRole('alert').count()) assert.fail(await dialog.getByRole('alert').innerText());
+    const rules = await t.api('/api/v1/hunting/rules', { token: t.adminToken });
+    const rule = (rules.body.rules as { name: string; frequency: string; entities: Record<string, string> }[]).find((r) => r.name === 'Markup in command lines');
+    assert.ok(rule, 'the rule was stored');
+    assert.equal(rule.frequency, '1h');
+    assert.equal(rule.entities.device, 'DeviceId');
+    await page.keyboard.press('Escape');
+    await page.goto(`${t.url}/rules?tab=custom`);
+    await page.getByText('Markup in command lines').waitFor();
+  });
+
   test('a 10,000-row result stays windowed and keyboard navigable', async () => {
     const batch = Array.from({ length: 10_000 }, (_, i) => ({
       Timestamp: new Date(Date.now() - 60_000 + i).toISOString(), DeviceId: device.deviceId, DeviceName: device.hostname,
