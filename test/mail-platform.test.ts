@@ -125,6 +125,23 @@ describe('mail gateway with the platform', () => {
     assert.equal(event.ThreatTypes, 'Phish');
     assert.equal(event.DetectionMethods, 'URL malicious reputation');
   });
+
+  test('an analyst releases a quarantined message through the response module; the gateway relays it', async () => {
+    const q = gateway.listQuarantine().find((m) => m.verdict === 'malware')!;
+    assert.ok(q);
+    const before = sink.messages.length;
+    const created = await t.api('/api/v1/actions', { token: t.adminToken, body: { kind: 'release_email', target: q.networkMessageId } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const done = await waitFor('action done', async () => {
+      const a = await t.api(`/api/v1/actions/${created.body.id}`, { token: t.adminToken });
+      return ['succeeded', 'failed'].includes(a.body.state) && a.body;
+    }, 200);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    const got = await waitFor('relayed', () => sink.messages.length > before && sink.messages[sink.messages.length - 1]);
+    assert.match(got.raw.toString('latin1'), new RegExp(`X-Vigil-Verdict: malware; action=released; id=${q.networkMessageId}`));
+    const audit = await t.api('/api/v1/audit?limit=200', { token: t.adminToken });
+    assert.ok(JSON.stringify(audit.body).includes(created.body.id));
+  });
 });
 
 const dovecot = findDovecot();
