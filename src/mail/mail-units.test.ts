@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32 } from 'node:zlib';
+import { DEFAULT_POLICY, IndicatorSet, extractUrls, inspectFile, judge, parseAuthResults, scanMessage, type ScannedUrl } from './index.js';
+
+function zipOf(entries: [string, string][]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const [name, text] of entries) {
+    const data = Buffer.from(text);
+    const n = Buffer.from(name);
+    const l = Buffer.alloc(30);
+    l.writeUInt32LE(0x04034b50, 0); l.writeUInt32LE(crc32(data), 14); l.writeUInt32LE(data.length, 18); l.writeUInt32LE(data.length, 22); l.writeUInt16LE(n.length, 26);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt32LE(crc32(data), 16); c.writeUInt32LE(data.length, 20); c.writeUInt32LE(data.length, 24); c.writeUInt16LE(n.length, 28); c.writeUInt32LE(offset, 42);
+    parts.push(l, n, data);
+    central.push(c, n);
+    offset += 30 + n.length + data.length;
+  }
+  const cd = Buffer.concat(central);
+  const e = Buffer.alloc(22);
+  e.writeUInt32LE(0x06054b50, 0); e.writeUInt16LE(entries.length, 8); e.writeUInt16LE(entries.length, 10); e.writeUInt32LE(cd.length, 12); e.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, e]);
+}
+
+test('true file types come from magic bytes, and a mismatching extension is flagged as renamed', () => {
+  const pe = inspectFile('report.pdf', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(64)]));
+  assert.equal(pe.kind, 'pe');
+  assert.equal(pe.renamed, true);
+  assert.equal(inspectFile('run.txt', Buffer.from('#!/bin/sh\necho\n')).kind, 'script');
+  assert.equal(inspectFile('a.pdf', Buffer.from('%PDF-1.7\n')).renamed, false);
+  assert.equal(inspectFile('x', Buffer.from('hello')).sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+});
+
+test('OOXML with vbaProject.bin and OLE with a _VBA_PROJECT stream are macro documents', () => {
+  const docm = inspectFile('a.docx', zipOf([['[Content_Types].xml', '<T/>'], ['word/document.xml', '<d/>'], ['word/vbaProject.bin', 'x']]));
+  assert.equal(docm.kind, 'docx');
+  assert.equal(docm.hasMacros, true);
+  const ole = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(100), Buffer.from('_VBA_PROJECT', 'utf16le')]);
+  assert.equal(inspectFile('a.doc', ole).hasMacros, true);
+  const docx = inspectFile('b.docx', zipOf([['[Content_Types].xml', '<T/>'], ['word/document.xml', '<d/>']]));
+  assert.equal(docx.hasMacros, false);
+});
+
+test('a zip is opened one level and its members are judged', () => {
+  const f = inspectFile('tools.zip', zipOf([['a.txt', 'hi'], ['b.sh', '#!/bin/sh\n']]));
+  assert.deepEqual(f.members.map((m) => [m.fileName, m.kind]), [['a.txt', 'text'], ['b.sh', 'script']]);
+});
+
+test('URLs come out of text and HTML, trailing punctuation trimmed, each once', () => {
+  const into = new Map<string, ScannedUrl>();
+  extractUrls('see https://a.example/x?y=1&amp;z=2. and (http://b.example/) and https://a.example/x?y=1&z=2', into, 'Body');
+  assert.deepEqual([...into.keys()], ['https://a.example/x?y=1&z=2', 'http://b.example/']);
+});
+
+test('Authentication-Results: the first result per method', () => {
+  assert.deepEqual(parseAuthResults(['mx.corp.example; spf=pass smtp.mailfrom=a.example; dkim=fail header.d=a.example; dmarc=fail (p=reject)']),
+    { spf: 'pass', dkim: 'fail', dmarc: 'fail' });
+});
+
+test('a domain indicator matches subdomains, a URL indicator everything under its path', async () => {
+  const set = new IndicatorSet();
+  set.apply({ indicators: [
+    { id: '1', type: 'domain', value: 'bad.example', action: 'block' },
+    { id: '2', type: 'url', value: 'https://ok.example/phish', action: 'block' },
+  ] });
+  assert.equal(set.url('http://x.bad.example/a')?.id, '1');
+  assert.equal(set.url('https://ok.example/phish/login?u=1')?.id, '2');
+  assert.equal(set.url('https://ok.example/phishing'), undefined);
+  assert.equal(set.url('https://notbad.example/'), undefined);
+});
+
+test('an allow indicator clears an attachment that would be malware by type', async () => {
+  const raw = Buffer.from([
+    'From: a@partner.example', 'To: b@corp.example', 'Subject: t', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'hi', '--b', 'Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename="ok.sh"',
+    'Content-Transfer-Encoding: base64', '', Buffer.from('#!/bin/sh\necho ok\n').toString('base64'), '--b--', '',
+  ].join('\r\n'));
+  const scan = await scanMessage(raw);
+  assert.equal(scan.parseError, undefined);
+  const ctx = { indicators: new IndicatorSet(), policy: DEFAULT_POLICY, domains: new Set(['corp.example']), internalNames: new Set<string>() };
+  assert.equal(judge(scan, 'a@partner.example', ctx).verdict, 'malware');
+  ctx.indicators.apply({ indicators: [{ id: 'a', type: 'sha256', value: scan.attachments[0].sha256, action: 'allow' }] });
+  const j = judge(scan, 'a@partner.example', ctx);
+  assert.equal(j.verdict, 'clean');
+  assert.deepEqual(j.allowed, [scan.attachments[0].sha256]);
+});
