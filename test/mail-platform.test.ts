@@ -165,6 +165,7 @@ describe('zero-hour auto purge and email actions (Dovecot)', { skip: !dovecot &&
       server: t.url, token: sensorToken, pollWaitSeconds: 1,
       listen: { host: '127.0.0.1', port: 0 }, nextHop: { host: '127.0.0.1', port: mda.port },
       domains: ['corp.example'], spoolDir: join(tmp, 'spool'), imap: creds, log: () => {},
+      policy: { executables: 'allow' }, // as in the demo: the sample script is delivered, and only an indicator condemns it
     });
     await gateway.ready;
   });
@@ -197,12 +198,12 @@ describe('zero-hour auto purge and email actions (Dovecot)', { skip: !dovecot &&
   }
 
   test('an indicator added after delivery purges the message into Quarantine, with its EmailPostDeliveryEvents row', async () => {
-    // Delivered first: a text attachment nothing condemns yet.
-    const sample = Buffer.from(`harmless sample ${Date.now()}\n`);
+    // Delivered first: a script nothing condemns yet (executables are left to indicators in this gateway's policy).
+    const sample = Buffer.from(`#!/bin/bash\n# harmless sample ${Date.now()}\necho hi\n`);
     const textSha = createHash('sha256').update(sample).digest('hex');
     const nmid = idOf(await send(gateway.port, {
       from: 'partner@partner.example', to: 'bob@corp.example', subject: 'notes', text: 'attached', messageId: '<zap-1@partner.example>',
-      attachments: [{ filename: 'notes.txt', content: sample }],
+      attachments: [{ filename: 'setup.sh', content: sample }],
     }));
     await waitFor('in the inbox', async () => (await foldersWith(users[0], '<zap-1@partner.example>')).includes('INBOX'));
     const created = await t.api('/api/v1/indicators', { token: t.adminToken, body: { type: 'sha256', value: textSha, action: 'block_and_remediate', title: 'Sample dropper' } });

@@ -26,6 +26,7 @@ const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --lis
   --phish ACTION           quarantine | reject | junk | deliver (default quarantine)
   --spam ACTION            junk | quarantine | reject | deliver (default junk)
   --zap-phish TO           junk | quarantine (default junk)
+  --executables RULE       malware | allow: executable and script attachments (default malware)
   --workers N              gateway processes sharing the port (node:cluster), each with its own spool
                            folder DIR/wK; quarantines are listed and released across them (default 1)
 `;
@@ -57,7 +58,7 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
         domains: { type: 'string' }, spool: { type: 'string' }, imap: { type: 'string' }, 'imap-user': { type: 'string' },
         'imap-password': { type: 'string' }, recipients: { type: 'string' }, 'internal-users': { type: 'string' },
         'tls-key': { type: 'string' }, 'tls-cert': { type: 'string' }, 'max-size': { type: 'string' },
-        malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' },
+        malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' }, executables: { type: 'string' },
         workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -83,7 +84,9 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
     ...(action('phish', v.phish) ? { phish: action('phish', v.phish)! } : {}),
     ...(action('spam', v.spam) ? { spam: action('spam', v.spam)! } : {}),
     ...(zapPhish ? { zapPhish: zapPhish as 'junk' | 'quarantine' } : {}),
+    ...(v.executables ? { executables: v.executables as 'malware' | 'allow' } : {}),
   };
+  if (v.executables !== undefined && v.executables !== 'malware' && v.executables !== 'allow') throw new VigilError('bad_config', 400, '--executables must be malware or allow');
   const imap = v.imap ? hostPort('imap', v.imap) : undefined;
   const maxSize = v['max-size'] ? Number(v['max-size']) : undefined;
   if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 400, '--max-size must be a positive integer');

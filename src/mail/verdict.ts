@@ -27,9 +27,13 @@ export interface MailPolicy {
   readonly externalMacro: 'malware' | 'phish' | 'clean';
   /** Where zero-hour purge moves phish (malware always goes to quarantine, as ZAP does). */
   readonly zapPhish: 'junk' | 'quarantine';
+  /** Executable and script attachments (by magic bytes or a runnable name): malware by Vigil's own rule, or left to indicators. */
+  readonly executables: 'malware' | 'allow';
 }
 
-export const DEFAULT_POLICY: MailPolicy = { malware: 'quarantine', phish: 'quarantine', spam: 'junk', externalMacro: 'malware', zapPhish: 'junk' };
+export const DEFAULT_POLICY: MailPolicy = {
+  malware: 'quarantine', phish: 'quarantine', spam: 'junk', externalMacro: 'malware', zapPhish: 'junk', executables: 'malware',
+};
 
 export interface Detection {
   readonly threat: ThreatType;
@@ -134,7 +138,7 @@ function judgeFile(f: FileInfo, ctx: JudgeContext, external: boolean, out: Detec
     out.push({ threat: 'Malware', method: 'File reputation', name: ind.title ?? `Indicator ${ind.value}`, file: f, indicatorId: ind.id });
   }
   if (f.eicar) out.push({ threat: 'Malware', method: 'Antimalware protection', name: 'EICAR-Test-File', file: f });
-  if (EXECUTABLE_KINDS.has(f.kind)) {
+  if (ctx.policy.executables === 'allow') { /* left to indicators */ } else if (EXECUTABLE_KINDS.has(f.kind)) {
     out.push({
       threat: 'Malware', method: 'File type block',
       name: `${f.kind === 'script' ? 'Script' : 'Executable'} attachment (${f.kind}${f.renamed ? `, renamed as ${f.fileName}` : ''})`, file: f,
