@@ -113,7 +113,7 @@ function hasEicar(buf: Buffer): boolean {
 }
 
 /** Hashes, true type, macros and EICAR for one attachment; a ZIP's members are examined one level down. */
-export function inspectFile(fileName: string, buf: Buffer, depth = 0): FileInfo {
+export function inspectFile(fileName: string, buf: Buffer, depth = 0, knownMd5?: string): FileInfo {
   const zip = buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50 ? readZip(buf) : undefined;
   const kind = sniff(buf, zip);
   const ext = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase();
@@ -129,7 +129,7 @@ export function inspectFile(fileName: string, buf: Buffer, depth = 0): FileInfo 
     fileName, size: buf.length,
     sha256: createHash('sha256').update(buf).digest('hex'),
     sha1: createHash('sha1').update(buf).digest('hex'),
-    md5: createHash('md5').update(buf).digest('hex'),
+    md5: knownMd5 ?? createHash('md5').update(buf).digest('hex'),
     kind, renamed, runnableName: RUNNABLE_EXTENSIONS.test(fileName), hasMacros, eicar: hasEicar(buf), members,
   };
 }

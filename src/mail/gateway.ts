@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -228,7 +229,8 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     if (!entry) return;
     const { meta, raw } = entry;
     try {
-      await transport.sendMail({ envelope: { from: meta.mailFrom, to: [...meta.recipients] }, raw: Buffer.concat([Buffer.from(meta.prepend), raw]) });
+      // The trace headers and the original bytes as one stream: no copy of the message.
+      await transport.sendMail({ envelope: { from: meta.mailFrom, to: [...meta.recipients] }, raw: Readable.from([Buffer.from(meta.prepend), raw], { objectMode: false }) });
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;
       const message = (error as Error).message;

@@ -107,7 +107,8 @@ export async function scanMessage(raw: Buffer): Promise<ScannedMessage> {
     if (parsed.html) extractUrls(parsed.html, urls, 'Body');
     const attachments: FileInfo[] = [];
     for (const a of parsed.attachments) {
-      const info = inspectFile(a.filename ?? 'attachment', a.content);
+      // mailparser already computed the MD5 (its default attachment checksum) while decoding.
+      const info = inspectFile(a.filename ?? 'attachment', a.content, 0, typeof a.checksum === 'string' && /^[0-9a-f]{32}$/.test(a.checksum) ? a.checksum : undefined);
       attachments.push(info);
       if (info.kind === 'text' && info.size <= 1024 * 1024) extractUrls(a.content.toString('utf8'), urls, 'Attachment');
     }
