@@ -79,7 +79,7 @@ describe('SOC console in a browser', () => {
     await page.goto(`${t.url}/`);
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill('wrong password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('wrong username or password').waitFor();
     await signIn(page, t.url, 'admin', ADMIN_PASSWORD);
     assert.match(await page.getByTestId('whoami').innerText(), /admin/);
@@ -296,6 +296,25 @@ describe('SOC console in a browser', () => {
       assert.equal(await readerPage.getByRole('button', { name: 'Add indicator' }).count(), 0);
     } finally {
       await readerPage.close();
+    }
+  });
+
+  test('signs in through Vigil\'s identity provider (single sign-on, PKCE)', async () => {
+    const ssoPage = await browser.newPage();
+    try {
+      await ssoPage.goto(`${t.url}/`);
+      await ssoPage.getByRole('button', { name: 'Sign in with Vigil single sign-on' }).click();
+      await ssoPage.waitForURL(/\/oidc\//);
+      await ssoPage.getByLabel('Username').fill('rita');
+      await ssoPage.getByLabel('Password').fill('reader-password-1');
+      await ssoPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await ssoPage.getByTestId('whoami').waitFor({ timeout: 15_000 });
+      assert.match(await ssoPage.getByTestId('whoami').innerText(), /rita\s*reader/);
+      assert.equal(new URL(ssoPage.url()).pathname, '/');
+      const token = await ssoPage.evaluate(() => sessionStorage.getItem('vigil.token'));
+      assert.ok(token && !token.startsWith('vgl_'), 'the console holds the provider\'s access token');
+    } finally {
+      await ssoPage.close();
     }
   });
 

@@ -1,7 +1,8 @@
 import { lazy, Suspense, useEffect, useState, type ComponentType } from 'react';
 import { AuthProvider, useAuth, type Role } from './auth';
 import { LiveProvider, useLiveStatus } from './live';
-import { Link, match, RouterProvider, useLocation } from './router';
+import { Link, match, navigate, RouterProvider, useLocation } from './router';
+import { finishProviderSignIn, isProviderCallback } from './oidc';
 import { applyTheme, initialTheme, type Theme } from './theme';
 import { ErrorView, Loading } from './components/ui';
 import { SignIn } from './pages/SignIn';
@@ -49,11 +50,22 @@ export function App() {
 }
 
 function Gate() {
-  const { me, loading, error } = useAuth();
+  const { me, loading, error, completeSignIn } = useAuth();
   const [theme, setTheme] = useState<Theme>(initialTheme);
+  const [callbackError, setCallbackError] = useState<Error | null>(null);
+  const [inCallback, setInCallback] = useState(isProviderCallback);
   useEffect(() => applyTheme(theme), [theme]);
+  useEffect(() => {
+    if (!inCallback) return;
+    // Back from the identity provider: exchange the code, then continue at the dashboard.
+    finishProviderSignIn()
+      .then((token) => completeSignIn(token))
+      .catch((e: Error) => setCallbackError(e))
+      .finally(() => { setInCallback(false); navigate('/', { replace: true }); });
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps
   const toggle = () => setTheme(theme === 'dark' ? 'light' : 'dark');
-  if (loading) return <Loading label="Signing in…" />;
+  if (inCallback || loading) return <Loading label="Signing in…" />;
+  if (!me && callbackError) return <SignIn theme={theme} onToggleTheme={toggle} error={callbackError} />;
   if (!me) return <SignIn theme={theme} onToggleTheme={toggle} error={error} />;
   return (
     <LiveProvider>

@@ -89,6 +89,8 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
 
   app.get('/', page);
   app.get('/index.html', page);
+  // Where Vigil's OpenID provider sends the console back after sign-in (client 'vigil-console').
+  app.get('/oidc-callback', page);
   for (const section of CONSOLE_SECTIONS) {
     app.get(`/${section}`, page);
     app.get(`/${section}/*`, page);

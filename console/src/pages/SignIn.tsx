@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { discoverProvider, startProviderSignIn } from '../oidc';
 import { EXTRA_SIGN_IN_METHODS, useAuth } from '../auth';
 import { ErrorView } from '../components/ui';
 import type { Theme } from '../theme';
@@ -9,6 +10,8 @@ export function SignIn({ theme, onToggleTheme, error }: { theme: Theme; onToggle
   const [password, setPassword] = useState('');
   const [pending, setPending] = useState(false);
   const [failure, setFailure] = useState<Error | null>(null);
+  const [provider, setProvider] = useState<Awaited<ReturnType<typeof discoverProvider>>>(null);
+  useEffect(() => { void discoverProvider().then(setProvider); }, []);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setPending(true);
@@ -38,9 +41,10 @@ export function SignIn({ theme, onToggleTheme, error }: { theme: Theme; onToggle
           <ErrorView error={failure ?? error} what="Sign-in" />
           <button type="submit" className="primary wide" disabled={pending}>{pending ? 'Signing in…' : 'Sign in'}</button>
         </form>
-        {EXTRA_SIGN_IN_METHODS.length > 0 ? (
+        {provider || EXTRA_SIGN_IN_METHODS.length > 0 ? (
           <div className="signin-methods">
             <div className="muted">or</div>
+            {provider ? <button type="button" className="secondary wide" onClick={() => void startProviderSignIn(provider)}>Sign in with Vigil single sign-on</button> : null}
             {EXTRA_SIGN_IN_METHODS.map((m) => <button key={m.id} type="button" className="secondary wide" onClick={() => m.start()}>{m.label}</button>)}
           </div>
         ) : null}
