@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,9 @@ const MOUNTS: readonly [string, string][] = [['media', '/media'], ['home', '/hom
  * or /srv): /var/tmp.
  */
 export function sandboxBase(): string {
-  return mkdtempSync('/var/tmp/vigil-demo-');
+  const base = mkdtempSync('/var/tmp/vigil-demo-');
+  chmodSync(base, 0o755); // the mail store's unprivileged processes (Dovecot) must reach their folder inside
+  return base;
 }
 
 /**

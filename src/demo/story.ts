@@ -12,6 +12,7 @@ import { startCorporateApp, type CorporateApp } from '../../examples/corporate-a
 import { createApiClient, type ApiClient } from './api-client.js';
 import { canRunEndpoints, sandboxBase, startEndpoint, type Endpoint } from './endpoint.js';
 import { C2_ADDRESS, sampleDropper } from './sample-malware.js';
+import { dovecotInstalled, startMailroom, type Mailroom } from './mailroom.js';
 import { createTimeline, StoryError, waitFor, type Timeline } from './timeline.js';
 
 export interface StoryOptions {
@@ -129,6 +130,26 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await waitFor('srv-files reports the file on its share', HOP_MS, async () =>
       (await api.ok(`/api/v1/events/DeviceFileEvents?deviceId=${deviceIds['srv-files']}&limit=1000`)).rows.some((r: any) => r.SHA256 === dropperSha256) || undefined, 200);
 
+    // Mail: the gateway in front of a throw-away Dovecot. Bob receives the sample by mail before anyone knows it.
+    let mailroom: Mailroom | undefined;
+    let bobMessage: string | undefined;
+    const attachment = { filename: 'invoice-viewer', content: dropper };
+    if (dovecotInstalled()) {
+      const gatewayToken = (await api.ok('/api/v1/sensors', { body: { name: 'mail-gateway' } })).token;
+      mailroom = await startMailroom({
+        dir: join(base, 'mail'), server: url, sensorToken: gatewayToken,
+        users: [{ name: 'bob@corp.example', password: PASSWORDS.bob }, { name: 'alice@corp.example', password: PASSWORDS.alice }],
+      });
+      cleanups.push(() => mailroom!.close());
+      bobMessage = await mailroom.send({ from: 'billing@partner.example', to: 'bob@corp.example', subject: 'Your invoice', text: 'Please find the invoice viewer attached.', attachment });
+      await waitFor("the sample reaches bob's inbox through the gateway", HOP_MS, async () => (await mailroom!.foldersWith('bob@corp.example', bobMessage!)).includes('INBOX') || undefined, 200);
+      write(`  mail gateway on port ${mailroom.gateway.port} in front of Dovecot; bob has the sample in his inbox (${bobMessage})`);
+    } else if (options.ci) {
+      throw new StoryError('mail store', 'Dovecot is not installed (Debian: apt-get install dovecot-imapd); the purge step needs a real IMAP store');
+    } else {
+      write('  Dovecot is not installed (apt-get install dovecot-imapd): the mail purge step is skipped');
+    }
+
     // Alice and Bob are signed in to the corporate app from their devices.
     const issuer = `${url}/oidc`;
     const aliceDevice = await deviceCredential(endpoints['ws-alice']);
@@ -243,6 +264,19 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       .find((a: any) => a.target === deviceIds['srv-files'] && a.kind === 'quarantine_file' && a.state === 'succeeded');
     const retroAlerts = ((await api.ok(`/api/v1/alerts?deviceId=${deviceIds['srv-files']}`)).alerts ?? []).filter((a: any) => a.detectionSource === 'customTi');
     timeline.hop(`srv-files: the copy on its share is quarantined (${srvAction?.investigationId ? 'the investigation scoped it fleet-wide' : 'block-and-remediate on the retro-hunt sighting'}); retro-hunt raised ${retroAlerts.length} alert(s) there`);
+    if (mailroom && bobMessage) {
+      // The investigation may already have soft-deleted it (it scopes mail too); otherwise zero-hour purge moves it.
+      const where = await waitFor("bob's message is purged from his mailbox", HOP_MS, async () => {
+        const folders = await mailroom!.foldersWith('bob@corp.example', bobMessage!);
+        return (folders.length >= 1 && !folders.includes('INBOX')) ? folders.join(', ') : undefined;
+      }, 100);
+      timeline.hop(`bob's mailbox: the message that delivered the sample is out of his inbox, in ${where} (${where.includes('Quarantine') ? 'Malware ZAP' : "the investigation's soft delete"})`);
+      const again = await mailroom.send({ from: 'billing@partner.example', to: 'bob@corp.example', subject: 'Your invoice (resent)', text: 'Resending.', attachment });
+      await waitFor('a new message with the sample is blocked at the gateway', HOP_MS, async () =>
+        mailroom!.gateway.listQuarantine().some((m) => m.subject === 'Your invoice (resent)') || undefined, 50);
+      if ((await mailroom.foldersWith('bob@corp.example', again)).length) throw new StoryError('new mail blocked', 'the resent sample reached the mailbox');
+      timeline.hop('the gateway blocks a new message carrying the sample (quarantined, never delivered)');
+    }
     const bobCopy = join(endpoints['ws-bob'].folders.downloads, 'invoice-viewer');
     writeFileSync(bobCopy, dropper);
     chmodSync(bobCopy, 0o644);
