@@ -88,13 +88,14 @@ export async function startThrowawayDovecot(options: ThrowawayDovecotOptions): P
   // under a private temporary folder (mkdtemp makes them 0700) gets search permission for others, nothing more.
   if (root) {
     const top = resolve(tmpdir());
-    for (let p = dirname(resolve(dir)); p.startsWith(`${top}/`) || p === top; p = dirname(p)) {
+    for (let p = dirname(resolve(dir)); ; p = dirname(p)) {
       const st = statSync(p);
       if ((st.mode & 0o001) === 0) {
-        if (st.uid !== 0) throw new Error(`dovecot: ${p} is not searchable by Dovecot's users`);
+        const ours = (p.startsWith(`${top}/`) || p === top) && st.uid === 0;
+        if (!ours) throw new Error(`dovecot: ${p} is not searchable by Dovecot's users (mail, dovecot); put the throw-away folder under ${top}`);
         chmodSync(p, (st.mode & 0o7777) | 0o001);
       }
-      if (p === top) break;
+      if (p === dirname(p)) break;
     }
   }
   if (root) chownSync(join(dir, 'mail'), mailUid, mailGid);
