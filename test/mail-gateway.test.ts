@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import nodemailer from 'nodemailer';
 import { startMailGateway, type MailGateway } from '../src/mail/index.js';
 import { hasSwaks, startSink, stripTrace, swaks, waitFor, type Sink } from './mail-helpers.js';
@@ -173,6 +174,47 @@ describe('mail gateway (SMTP in, sink out)', () => {
     await assert.rejects(
       transport().sendMail({ from: 'alice@partner.example', to: 'bob@corp.example', subject: 'big', text: 'x'.repeat(300_000) }),
       (e: { responseCode?: number }) => e.responseCode === 552);
+  });
+});
+
+describe('mail gateway limits', () => {
+  test('a connection may send only so many messages; the next MAIL FROM gets 421', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'vigil-mail-'));
+    const sink = await startSink();
+    const gateway = await startMailGateway({
+      listen: { host: '127.0.0.1', port: 0 }, nextHop: { host: '127.0.0.1', port: sink.port }, domains: ['corp.example'],
+      spoolDir: join(tmp, 'spool'), maxMessagesPerConnection: 2, tls: false, log: () => {},
+    });
+    const socket = connect(gateway.port, '127.0.0.1');
+    let buffer = '';
+    socket.on('data', (d) => { buffer += String(d); });
+    const reply = async () => {
+      const line = await waitFor('SMTP reply', () => { const m = /^(\d{3}) [^\r\n]*\r\n/m.exec(buffer); return m ? m : undefined; });
+      buffer = buffer.slice(buffer.indexOf(line[0]) + line[0].length);
+      return Number(line[1]);
+    };
+    const say = async (line: string) => { socket.write(`${line}\r\n`); return reply(); };
+    try {
+      assert.equal(await reply(), 220);
+      socket.write('EHLO client.test\r\n');
+      await waitFor('EHLO', () => /^250 /m.test(buffer));
+      buffer = '';
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const mail = await say('MAIL FROM:<alice@partner.example>');
+        codes.push(mail);
+        if (mail !== 250) break;
+        assert.equal(await say('RCPT TO:<bob@corp.example>'), 250);
+        assert.equal(await say('DATA'), 354);
+        assert.equal(await say(`Subject: n${i}\r\n\r\nbody ${i}\r\n.`), 250);
+      }
+      assert.deepEqual(codes, [250, 250, 421]);
+    } finally {
+      socket.destroy();
+      await gateway.close();
+      await sink.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
