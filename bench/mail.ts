@@ -1,6 +1,6 @@
 // npm run bench:mail — streams 5,000 messages (30 % with an attachment of 10 KB–2 MB, links in all) through the
 // mail gateway to an SMTP sink. The gateway runs in a child process of its own (scanning, spool with fsync,
-// relay) as `vigil mail-gateway --workers N` runs it (N = cores, 2 to 6); clients and sink run here. Last line: `mail: <N> messages/s, p99 <L> ms accept-to-relay`.
+// relay) as `vigil mail-gateway --workers N` runs it (N = 1 on two cores, else cores − 2 up to 6; MAIL_BENCH_WORKERS overrides); clients and sink run here. Last line: `mail: <N> messages/s, p99 <L> ms accept-to-relay`.
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { SMTPServer } from 'smtp-server';
 const TOTAL = Number(process.env.MAIL_BENCH_MESSAGES ?? 5000);
 const CLIENTS = 16;
 /** Gateway processes (`vigil mail-gateway --workers`). */
-const WORKERS = Number(process.env.MAIL_BENCH_WORKERS ?? Math.max(2, Math.min(6, availableParallelism())));
+const WORKERS = Number(process.env.MAIL_BENCH_WORKERS ?? (availableParallelism() <= 2 ? 1 : Math.min(6, availableParallelism() - 2)));
 
 interface Start { sinkPort: number; spool: string }
 
