@@ -230,7 +230,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     let approved = 0;
     const actionStates = async () => {
       const list = await api.ok('/api/v1/actions', { token: sam });
-      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice'])
+      return (list.actions ?? list.items ?? list).filter((a: any) => a.target === deviceIds['ws-alice'] || a.state !== 'succeeded')
         .map((a: any) => `${a.kind} ${JSON.stringify(a.params)}: ${a.state}${a.result?.message ? ` (${a.result.message})` : a.message ? ` (${a.message})` : ''}`);
     };
     await waitFor('the agent stops the process, quarantines the files and removes the persistence', 30_000, async () => {
@@ -291,10 +291,18 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       const list = await api.ok(`/api/v1/alerts?deviceId=${deviceIds['ws-alice']}`);
       return (list.alerts ?? list.items ?? list) as any[];
     };
-    await waitFor("ws-alice's alerts resolve", 30_000, async () => (await aliceAlerts()).every((a) => a.status === 'resolved') || undefined, 100)
+    // Retro-hunt sightings of the new indicators start investigations of their own: the analyst approves those too.
+    await waitFor("ws-alice's alerts resolve", 30_000, async () => {
+      if (!options.auto) {
+        const items = await pendingOnAlice();
+        if (items.length) await api.ok('/api/v1/actions/approve', { token: sam, body: { ids: items.map((a: any) => a.id) } });
+      }
+      return (await aliceAlerts()).every((a) => a.status === 'resolved') || undefined;
+    }, 100)
       .catch(async (error) => {
         const open = (await aliceAlerts()).filter((a) => a.status !== 'resolved').map((a) => `${a.title} (${a.severity}, ${a.status})`);
-        const investigations = ((await api.ok('/api/v1/investigations')).investigations ?? []).map((i: any) => `${i.title}: ${i.status}`);
+        const investigations = ((await api.ok('/api/v1/investigations')).investigations ?? [])
+          .map((i: any) => `${i.title}: ${i.status}${i.status === 'remediated' ? '' : ` [${(i.log ?? []).slice(-6).map((l: any) => l.message).join(' | ')}]`}`);
         throw new StoryError(error.hop, `${error.message}; still open: ${open.join('; ')}; investigations: ${investigations.join('; ')}; actions: ${(await actionStates()).join('; ')}`);
       });
     timeline.hop("ws-alice's alerts are resolved");

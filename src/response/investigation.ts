@@ -440,7 +440,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           const sender = str(r.SenderFromAddress)?.toLowerCase();
           if (sender && !entities.some((e) => e.kind === 'sender' && e.key === sender)) entities.push({ kind: 'sender', key: sender, label: sender, verdict: 'suspicious' });
           if (actions.kind('soft_delete')) {
-            plan.push({ kind: 'soft_delete', target: messageId, params: recipient ? { recipient } : {}, verdict: 'malicious', alwaysApproval: 'malicious email content waits for approval' });
+            plan.push({ kind: 'soft_delete', target: messageId, params: recipient ? { recipients: [recipient] } : {}, verdict: 'malicious', alwaysApproval: 'malicious email content waits for approval' });
           }
         }
         if (mail.rows.length) {
@@ -466,7 +466,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
         const recipient = str(d.recipient ?? d.RecipientEmailAddress)?.toLowerCase();
         entities.push({ kind: 'mailMessage', key: e.key, label: e.label, verdict, details: { recipient } });
         if (actions.kind('soft_delete')) {
-          plan.push({ kind: 'soft_delete', target: e.key, params: recipient ? { recipient } : {}, verdict, alwaysApproval: 'malicious email content waits for approval' });
+          plan.push({ kind: 'soft_delete', target: e.key, params: recipient ? { recipients: [recipient] } : {}, verdict, alwaysApproval: 'malicious email content waits for approval' });
         } else {
           counters.unhandled++;
           log.push(`message ${e.key}: no email action is registered; nothing proposed`);
