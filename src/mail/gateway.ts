@@ -489,7 +489,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         internetMessageId: typeof p.internetMessageId === 'string' ? p.internetMessageId : undefined,
         recipients: Array.isArray(p.recipients) ? p.recipients.map(String) : undefined, actor,
       });
-      const ok = out.results.every((r) => r.result === 'Success' || r.result === 'Already in destination');
+      const ok = out.results.every((r) => r.result === 'Success' || r.result === 'Already in destination' || r.result === 'Already quarantined');
       return { status: ok ? 'succeeded' : 'failed', message: out.results.map((r) => `${r.recipient}: ${r.result}`).join('; '), output: out };
     }
     return { status: 'failed', message: `the mail gateway does not run '${c.kind}' commands` };

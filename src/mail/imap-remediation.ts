@@ -16,7 +16,7 @@ export interface ImapOptions {
 export type MailDestination = 'Junk' | 'Quarantine' | 'Deleted Items' | 'Inbox';
 
 /** Per-message result, as Explorer remediation reports it (defender-xdr.md §10). */
-export type MoveResult = 'Success' | 'Already in destination' | 'Not found' | 'Failure';
+export type MoveResult = 'Success' | 'Already in destination' | 'Already quarantined' | 'Not found' | 'Failure';
 
 const SPECIAL: Partial<Record<MailDestination, string>> = { Junk: '\\Junk', 'Deleted Items': '\\Trash' };
 
@@ -48,6 +48,15 @@ export async function moveMessage(imap: ImapOptions, mailbox: string, internetMe
         if (folder === target) return { result: 'Already in destination' };
         await client.messageMove(uids, target, { uid: true });
         return { result: 'Success' };
+      } finally { lock.release(); }
+    }
+    // Out of the user's reach already (zero-hour purge quarantined it): a removal's end state holds.
+    const quarantine = folders.find((f) => /^Quarantine$/i.test(f.path))?.path;
+    if (quarantine && quarantine !== target && to !== 'Inbox') {
+      const lock = await client.getMailboxLock(quarantine);
+      try {
+        const uids = await client.search({ header: { 'message-id': id } }, { uid: true });
+        if (uids && uids.length) return { result: 'Already quarantined' };
       } finally { lock.release(); }
     }
     return { result: 'Not found' };
