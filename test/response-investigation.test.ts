@@ -171,7 +171,7 @@ test('evidence: the process that ran it is stopped, its suspicious child waits, 
     assert.deepEqual(actions, [
       `quarantine_file dev1 {"path":"/tmp/evil.elf","sha256":"${EVIL_SHA}"} dispatched`,
       'remove_persistence dev1 {"path":"/etc/cron.d/evil"} dispatched',
-      'soft_delete nm-1 {"recipient":"alice@corp.example"} pendingApproval',
+      'soft_delete nm-1 {"recipients":["alice@corp.example"]} pendingApproval',
       `stop_process dev1 {"pid":4300,"sha256":"${'d'.repeat(64)}"} pendingApproval`,
       `stop_process dev1 {"sha256":"${EVIL_SHA}"} dispatched`,
     ]);
@@ -304,7 +304,7 @@ test('a mail detection proposes soft deletion of the message it names, waiting f
     });
     await raise(h, alert);
     const [inv] = await h.response.investigations.list();
-    assert.deepEqual(inv.actions.map((a) => `${a.kind} ${a.target} ${JSON.stringify(a.params)} ${a.state}`), ['soft_delete nm-42 {"recipient":"alice@corp.example"} pendingApproval']);
+    assert.deepEqual(inv.actions.map((a) => `${a.kind} ${a.target} ${JSON.stringify(a.params)} ${a.state}`), ['soft_delete nm-42 {"recipients":["alice@corp.example"]} pendingApproval']);
     await h.response.actions.approve([inv.actions[0].id], { id: 'user:r', name: 'r' });
     assert.equal((await h.response.investigations.get(inv.id))?.status, 'remediated');
     assert.deepEqual(h.resolved.map((r) => r.alertIds), [[alert.alertId]]);
