@@ -58,7 +58,9 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
   // The first row after a quiet spell goes out after this short gather delay rather than at the next tick:
   // detection latency matters most for the first event of an attack. Under load, the interval batches.
   const gatherMs = options.gatherMs ?? 25;
+  const quietMs = 200;
   let gathering: NodeJS.Timeout | undefined;
+  let lastFlushAt = 0;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const log = options.log ?? (() => {});
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
@@ -148,6 +150,7 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
   }
 
   async function round(deadline?: number): Promise<void> {
+    lastFlushAt = Date.now();
     const batches = takeBatches();
     const canTry = () => (connected || Date.now() >= retryAt) && (deadline === undefined || Date.now() < deadline);
     for (const [table, rows] of batches) {
@@ -190,7 +193,8 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
       if (!rows) pending.set(table, (rows = []));
       rows.push(row);
       pendingRows++;
-      if (!gathering && !running && connected) {
+      // At most one quick send per quietMs: a steady stream is batched (a few requests a second, not forty).
+      if (!gathering && !running && connected && Date.now() - lastFlushAt >= quietMs) {
         gathering = setTimeout(() => {
           gathering = undefined;
           void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
