@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDetectionEngine } from '../src/detection/index.js';
 import { normaliseWindowsEvent } from '../src/ingest/index.js';
-import { SIGMA_DATA, sigmaRuleSources, splitConcatenatedJson, walk } from '../scripts/sigma-common.js';
+import { SIGMA_DATA, sigmaRuleSources, parseJsonDocuments, walk } from '../scripts/sigma-common.js';
 import { benign, int } from './benign-windows-events.js';
 
 const BENIGN_PER_MALICIOUS = 1000;
@@ -30,7 +30,7 @@ const rssRules = process.memoryUsage().rss / 1024 / 1024;
 // --- build the input stream ---
 const malicious: string[] = [];
 for (const file of walk(join(SIGMA_DATA, 'regression_data'), /\.json$/)) {
-  for (const ev of splitConcatenatedJson(readFileSync(file, 'utf8'))) malicious.push(JSON.stringify(ev));
+  for (const ev of parseJsonDocuments(readFileSync(file, 'utf8'), file)) malicious.push(JSON.stringify(ev));
 }
 const lines: string[] = [];
 let t = Date.parse('2026-11-02T08:00:00Z');

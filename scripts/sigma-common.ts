@@ -20,4 +20,4 @@ export function sigmaRuleSources(root = SIGMA_DATA): RuleSource[] {
   return dirs.flatMap((d) => walk(join(root, d), /\.ya?ml$/)).map((file) => ({ file, text: readFileSync(file, 'utf8'), pack: 'sigmahq' }));
 }
 
-export { splitConcatenatedJson } from '../src/detection/index.js';
+export { parseJsonDocuments } from '../src/ingest/index.js';

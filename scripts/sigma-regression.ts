@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { createDetectionEngine } from '../src/detection/index.js';
 import { normaliseWindowsEvent } from '../src/ingest/index.js';
-import { SIGMA_DATA, sigmaRuleSources, splitConcatenatedJson, walk } from './sigma-common.js';
+import { SIGMA_DATA, sigmaRuleSources, parseJsonDocuments, walk } from './sigma-common.js';
 
 const verbose = process.argv.includes('--verbose');
 const engine = createDetectionEngine();
@@ -37,7 +37,7 @@ for (const infoPath of walk(join(SIGMA_DATA, 'regression_data'), /^info\.ya?ml$/
         continue;
       }
       let hits = 0;
-      const events = splitConcatenatedJson(readFileSync(jsonPath, 'utf8'));
+      const events = parseJsonDocuments(readFileSync(jsonPath, 'utf8'), jsonPath);
       for (const ev of events) {
         const input = normaliseWindowsEvent(ev);
         if (!input) continue;

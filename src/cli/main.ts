@@ -1,27 +1,17 @@
 // The `vigil` command. The only module that reads process.env.
 import { VigilError } from '../errors/index.js';
-import { runServe } from './serve.js';
-// agent module
-import { runAgent } from './agent.js';
-import { runAudit } from './audit.js'; // response
-import { runDemo } from './demo.js';
-import { runHunt } from './hunt.js';
-import { runScan } from './scan.js';
-import { runRules } from './rules.js';
-import { runMailGateway } from './mail-gateway.js'; // mail (issue 9)
-
 type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  serve: { run: runServe, summary: 'run the platform (API, ingest, detection, console)' },
-  // agent module
-  agent: { run: runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
-  audit: { run: runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' }, // response
-  'mail-gateway': { run: runMailGateway, summary: 'run the SMTP gateway: scanning, quarantine, zero-hour purge (mail, issue 9)' },
-  scan: { run: runScan, summary: 'run the Sigma rules offline over log files: scan <files|dirs…> [--rules DIR] [--json]' },
-  rules: { run: runRules, summary: 'check or import Sigma rule files: rules import|list <files|dirs…> [--server URL --token T]' },
-  hunt: { run: runHunt, summary: "run a KQL query: hunt '<query>' [--server URL --token T | --data DIR] [--json]" },
-  demo: { run: runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
+// Each command's module loads only when it runs: `vigil agent` must not carry the platform's code.
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  serve: { load: async () => (await import('./serve.js')).runServe, summary: 'run the platform (API, ingest, detection, console)' },
+  agent: { load: async () => (await import('./agent.js')).runAgent, summary: 'run the Linux endpoint agent (telemetry, scanning, response)' },
+  audit: { load: async () => (await import('./audit.js')).runAudit, summary: 'verify the hash-chained audit log (audit verify [--data DIR])' },
+  'mail-gateway': { load: async () => (await import('./mail-gateway.js')).runMailGateway, summary: 'run the SMTP gateway: scanning, quarantine, zero-hour purge' },
+  scan: { load: async () => (await import('./scan.js')).runScan, summary: 'run the Sigma rules offline over log files: scan <files|dirs…> [--rules DIR] [--json]' },
+  rules: { load: async () => (await import('./rules.js')).runRules, summary: 'check or import Sigma rule files: rules import|list <files|dirs…> [--server URL --token T]' },
+  hunt: { load: async () => (await import('./hunt.js')).runHunt, summary: "run a KQL query: hunt '<query>' [--server URL --token T | --data DIR] [--json]" },
+  demo: { load: async () => (await import('./demo.js')).runDemo, summary: 'play the whole story live: infection → detection → containment → remediation → restore' },
 };
 
 function usage(): string {
@@ -41,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command.run(rest, process.env);
+    return await (await command.load())(rest, process.env);
   } catch (error) {
     if (error instanceof VigilError && error.expose) {
       process.stderr.write(`vigil ${name}: ${error.message}\n`);

@@ -16,7 +16,7 @@ export type { DetectionService, DetectionServiceOptions, RuleRecord } from './de
 export { alertFromMatch, alertRows, attackOf, evidenceOf, LEVEL_SEVERITY } from './alert-builder.js';
 export { scanFiles, expandPaths } from './scan/scan-files.js';
 export type { ScanOptions, ScanProgress, ScanSummary, ScanFileResult, RuleHits } from './scan/scan-files.js';
-export { splitConcatenatedJson, classifyRecord, toInput } from './scan/log-formats.js';
+export { classifyRecord, toInput } from './scan/log-formats.js';
 export type { LogFormat } from './scan/log-formats.js';
 export { DetectionError } from './errors.js';
 export type { RuleProblem, RuleLocation } from './errors.js';

@@ -8,25 +8,6 @@ import type { DetectionInput } from '../sigma/sigma-engine.js';
 
 export type LogFormat = 'evtx-json' | 'canonical-ndjson' | 'winlogbeat-json' | 'flat-windows-json' | 'unknown';
 
-/** Splits text holding one or more JSON values written back to back (evtx_dump's output), or an array of them. */
-export function splitConcatenatedJson(text: string): unknown[] {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) { const v = JSON.parse(trimmed) as unknown; return Array.isArray(v) ? v : [v]; }
-  const out: unknown[] = [];
-  let depth = 0; let inStr = false; let esc = false; let start = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inStr) {
-      if (esc) esc = false; else if (c === 92) esc = true; else if (c === 34) inStr = false;
-      continue;
-    }
-    if (c === 34) inStr = true;
-    else if (c === 123) { if (depth === 0) start = i; depth++; }
-    else if (c === 125) { depth--; if (depth === 0 && start >= 0) { out.push(JSON.parse(text.slice(start, i + 1))); start = -1; } }
-  }
-  return out;
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Which format one parsed record is in. */

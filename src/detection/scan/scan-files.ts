@@ -5,7 +5,8 @@ import { closeSync, createReadStream, openSync, readFileSync, readSync, readdirS
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DetectionEngine, Match } from '../sigma/sigma-engine.js';
-import { classifyRecord, splitConcatenatedJson, toInput, type LogFormat } from './log-formats.js';
+import { parseJsonDocuments } from '../../ingest/index.js';
+import { classifyRecord, toInput, type LogFormat } from './log-formats.js';
 
 export interface ScanProgress {
   readonly file: string;
@@ -135,7 +136,7 @@ export async function scanFiles(engine: DetectionEngine, paths: readonly string[
     } else {
       // evtx_dump output: pretty-printed objects back to back, or a JSON array.
       let values: unknown[] = [];
-      try { values = splitConcatenatedJson(readFileSync(file, 'utf8')); } catch (e) {
+      try { values = parseJsonDocuments(readFileSync(file, 'utf8'), file); } catch (e) {
         unreadable++; errors.push({ reason: `not JSON: ${(e as Error).message}` });
       }
       format = values.length ? classifyRecord(values[0]) : 'unknown';
