@@ -16,6 +16,23 @@ function scalar(value: unknown): unknown {
   return isObject(value) && '#text' in value ? value['#text'] : value;
 }
 
+// Field names are the same few hundred strings in every event: joined and cleaned names are cached,
+// so flattening builds no new strings per event and every flat object gets the same keys.
+const joinedNames = new Map<string, Map<string, string>>();
+function joined(prefix: string, key: string): string {
+  let byKey = joinedNames.get(prefix);
+  if (byKey === undefined) { byKey = new Map(); joinedNames.set(prefix, byKey); }
+  let name = byKey.get(key);
+  if (name === undefined) { name = prefix ? `${prefix}_${key}` : key; if (byKey.size < 10_000) byKey.set(key, name); }
+  return name;
+}
+const cleanNames = new Map<string, string>();
+function clean(key: string): string {
+  let name = cleanNames.get(key);
+  if (name === undefined) { name = key.replace(/\s+/g, ''); if (cleanNames.size < 10_000) cleanNames.set(key, name); }
+  return name;
+}
+
 /** System fields joined with '_' (Provider_Name, Execution_ProcessID), as Sigma's Windows taxonomy names them. */
 function flattenSystem(node: unknown, prefix: string, out: Json): void {
   if (!isObject(node)) {
@@ -23,28 +40,28 @@ function flattenSystem(node: unknown, prefix: string, out: Json): void {
     return;
   }
   if ('#text' in node) out[prefix] = node['#text'];
-  for (const [key, value] of Object.entries(node)) {
+  for (const key in node) {
     if (key === '#text') continue;
-    const name = key === '#attributes' ? prefix : prefix ? `${prefix}_${key}` : key;
-    flattenSystem(value, name, out);
+    flattenSystem(node[key], key === '#attributes' ? prefix : joined(prefix, key), out);
   }
 }
 
 /** EventData/UserData leaves by their own names; `<Data Name="X">` becomes X; spaces are removed. */
 function flattenData(node: unknown, out: Json): void {
   if (!isObject(node)) return;
-  for (const [key, value] of Object.entries(node)) {
+  for (const key in node) {
     if (key === '#attributes') continue;
+    const value = node[key];
     if (key === 'Data' && Array.isArray(value)) {
       for (const item of value) {
         if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
-          out[item['#attributes'].Name.replace(/\s+/g, '')] = item['#text'] ?? null;
+          out[clean(item['#attributes'].Name)] = item['#text'] ?? null;
         }
       }
       continue;
     }
     if (isObject(value) && !('#text' in value)) flattenData(value, out);
-    else out[key.replace(/\s+/g, '')] = scalar(value);
+    else out[clean(key)] = scalar(value);
   }
 }
 
@@ -56,9 +73,8 @@ export function flattenWindowsEvent(event: unknown): Json | undefined {
   flattenSystem(root.System, '', flat);
   flattenData(root.EventData, flat);
   flattenData(root.UserData, flat);
-  if (flat.EventID !== undefined && typeof flat.EventID !== 'number' && /^\d+$/.test(String(flat.EventID))) {
-    flat.EventID = Number(flat.EventID);
-  }
+  const id = flat.EventID;
+  if (id !== undefined && typeof id !== 'number' && /^\d+$/.test(String(id))) flat.EventID = Number(id);
   return flat;
 }
 
@@ -98,24 +114,87 @@ function baseName(path: string): string {
 
 const HASH_COLUMNS: Record<string, string> = { SHA1: 'SHA1', SHA256: 'SHA256', MD5: 'MD5' };
 const NUMERIC_COLUMN = /(Id|Port|Size)$/;
+const SYSTEM_FIELDS = new Set(['EventID', 'Channel', 'Computer', 'EventRecordID', 'Provider_Name', 'Provider_Guid', 'TimeCreated_SystemTime',
+  'Version', 'Level', 'Task', 'Opcode', 'Keywords', 'Execution_ProcessID', 'Execution_ThreadID', 'Security_UserID',
+  'Correlation', 'Correlation_ActivityID', 'xmlns']);
 
-function put(row: CanonicalRow, table: TableName, column: string, value: unknown): void {
+/** How a value is written to one column of one table, decided once per (table, column). */
+type Writer = (row: CanonicalRow, value: unknown) => void;
+const writers = new Map<string, Writer>();
+
+function toInteger(value: unknown): number {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : NaN;
+  const text = String(value);
+  return /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^-?\d+$/.test(text) ? Number(text) : NaN;
+}
+
+function writerFor(table: TableName, column: string): Writer {
+  const key = `${table}\u0001${column}`;
+  let w = writers.get(key);
+  if (w !== undefined) return w;
+  const type = TABLES.get(table)!.byName.get(column)?.type;
+  if (type === undefined) w = () => {};
+  else if (type === 'long' || type === 'int') {
+    w = (row, value) => { const n = toInteger(value); if (Number.isSafeInteger(n)) row[column] = n; };
+  } else if (column.endsWith('AccountName')) {
+    const domain = writerFor(table, column.replace(/AccountName$/, 'AccountDomain'));
+    w = (row, value) => {
+      if (typeof value === 'string' && value.includes('\\')) {
+        const cut = value.indexOf('\\');
+        row[column] = value.slice(cut + 1);
+        put(row, value.slice(0, cut), domain);
+      } else row[column] = typeof value === 'string' ? value : String(value);
+    };
+  } else {
+    w = (row, value) => { row[column] = typeof value === 'string' ? value : String(value); };
+  }
+  if (NUMERIC_COLUMN.test(column) && type === 'string') w = (row, value) => { row[column] = String(value); };
+  writers.set(key, w);
+  return w;
+}
+
+function put(row: CanonicalRow, value: unknown, write: Writer): void {
   if (value === undefined || value === null || value === '' || value === '-') return;
-  if (!TABLES.get(table)!.byName.has(column)) return;
-  const type = TABLES.get(table)!.byName.get(column)!.type;
-  if (type === 'long' || type === 'int') {
-    const text = String(value);
-    const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^-?\d+$/.test(text) ? Number(text) : NaN;
-    if (Number.isSafeInteger(n)) row[column] = n;
-    return;
+  write(row, value);
+}
+
+/** A source field's effect on the row: one writer, or a path's writer and its base name's writer. */
+type FieldPlan = { readonly write: Writer; readonly fileName?: undefined } | { readonly write: Writer; readonly fileName: Writer };
+const plans = new WeakMap<WindowsEventMapping['fields'], Map<TableName, ReadonlyMap<string, FieldPlan>>>();
+
+function planFor(table: TableName, fields: WindowsEventMapping['fields']): ReadonlyMap<string, FieldPlan> {
+  let byTable = plans.get(fields);
+  if (byTable === undefined) { byTable = new Map(); plans.set(fields, byTable); }
+  let plan = byTable.get(table);
+  if (plan === undefined) {
+    const m = new Map<string, FieldPlan>();
+    for (const [field, target] of Object.entries(fields)) {
+      m.set(field, typeof target === 'string'
+        ? { write: writerFor(table, target) }
+        : { write: writerFor(table, target.path), fileName: writerFor(table, target.fileName) });
+    }
+    plan = m;
+    byTable.set(table, plan);
   }
-  if (column.endsWith('AccountName') && typeof value === 'string' && value.includes('\\')) {
-    const [domain, name] = [value.slice(0, value.indexOf('\\')), value.slice(value.indexOf('\\') + 1)];
-    row[column] = name;
-    put(row, table, column.replace(/AccountName$/, 'AccountDomain'), domain);
-    return;
+  return plan;
+}
+
+const hashWriters = (table: TableName) => Object.fromEntries(Object.entries(HASH_COLUMNS).map(([k, c]) => [k, writerFor(table, c)]));
+const hashWritersByTable = new Map<TableName, Record<string, Writer>>();
+
+/** `2026-11-02T08:00:00.1234567Z` → `2026-11-02T08:00:00.123Z` without a Date round trip when already canonical UTC. */
+const UTC_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
+function isoTimestamp(time: unknown): string {
+  if (time === undefined || time === null) return new Date(0).toISOString();
+  const text = String(time);
+  const m = UTC_TIME.exec(text);
+  // Days past the 28th go the slow way, so an impossible date (Feb 30) rolls over as Date does.
+  if (m !== null && m[1]!.charCodeAt(8) < 0x33 && !(m[1]!.charCodeAt(8) === 0x32 && m[1]!.charCodeAt(9) > 0x38)) {
+    const ms = Date.parse(`${m[1]}Z`);
+    if (Number.isFinite(ms)) return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
   }
-  row[column] = NUMERIC_COLUMN.test(column) && type === 'string' ? String(value) : typeof value === 'string' ? value : String(value);
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
 }
 
 /**
@@ -131,12 +210,12 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
   const eventId = Number(flat.EventID);
   const mapping: WindowsEventMapping | undefined = WINDOWS_EVENT_MAPPINGS.get(`${provider}/${eventId}`);
   const table: TableName = mapping?.table ?? 'DeviceEvents';
-  const fields = mapping?.fields ?? DEVICE_EVENTS_FIELDS;
+  const plan = planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS);
 
   const computer = String(flat.Computer ?? 'unknown').toLowerCase();
   const time = flat.TimeCreated_SystemTime ?? (flat.UtcTime ? `${String(flat.UtcTime).replace(' ', 'T')}Z` : undefined);
   const row: CanonicalRow = {
-    Timestamp: time && Number.isFinite(Date.parse(String(time))) ? new Date(Date.parse(String(time))).toISOString() : new Date(0).toISOString(),
+    Timestamp: isoTimestamp(time),
     DeviceId: deviceIdFor(computer),
     DeviceName: computer,
     ReportId: hash52(`${computer}\0${flat.Channel ?? ''}\0${flat.EventRecordID ?? JSON.stringify(flat)}`),
@@ -151,28 +230,29 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
       : mapping.actionType.values[String(flat[mapping.actionType.field])] ?? String(flat[mapping.actionType.field] ?? 'Unknown');
   }
 
-  const additional: Json = {};
-  const system = new Set(['EventID', 'Channel', 'Computer', 'EventRecordID', 'Provider_Name', 'Provider_Guid', 'TimeCreated_SystemTime',
-    'Version', 'Level', 'Task', 'Opcode', 'Keywords', 'Execution_ProcessID', 'Execution_ThreadID', 'Security_UserID',
-    'Correlation', 'Correlation_ActivityID', 'xmlns']);
-  for (const [field, value] of Object.entries(flat)) {
-    const target = fields[field];
+  let additional: Json | undefined;
+  for (const field in flat) {
+    const value = flat[field];
+    const target = plan.get(field);
     if (target === undefined) {
       if (field === 'Hashes' && typeof value === 'string') {
+        let hw = hashWritersByTable.get(table);
+        if (hw === undefined) { hw = hashWriters(table); hashWritersByTable.set(table, hw); }
         for (const part of value.split(',')) {
           const [algo, digest] = part.split('=');
-          if (HASH_COLUMNS[algo?.trim().toUpperCase()]) put(row, table, HASH_COLUMNS[algo.trim().toUpperCase()], digest?.trim().toLowerCase());
+          const w = hw[algo?.trim().toUpperCase() ?? ''];
+          if (w !== undefined) put(row, digest?.trim().toLowerCase(), w);
         }
-      } else if (!system.has(field)) {
-        additional[field] = value;
+      } else if (!SYSTEM_FIELDS.has(field)) {
+        (additional ??= {})[field] = value;
       }
       continue;
     }
-    if (typeof target === 'string') {
-      put(row, table, target, field === 'LogonType' ? LOGON_TYPES[String(value)] ?? value : value);
+    if (target.fileName === undefined) {
+      put(row, field === 'LogonType' ? LOGON_TYPES[String(value)] ?? value : value, target.write);
     } else if (typeof value === 'string') {
-      put(row, table, target.path, value);
-      put(row, table, target.fileName, baseName(value));
+      put(row, value, target.write);
+      put(row, baseName(value), target.fileName);
     }
   }
   if (table === 'DeviceRegistryEvents' && typeof row.RegistryKey === 'string' && row.ActionType !== 'RegistryKeyCreated') {
@@ -183,7 +263,7 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
       row.RegistryValueName = key.slice(cut + 1);
     }
   }
-  if (Object.keys(additional).length > 0) row.AdditionalFields = additional;
+  if (additional !== undefined) row.AdditionalFields = additional;
   row._Raw = flat;
   return { table, row };
 }
