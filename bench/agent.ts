@@ -3,7 +3,7 @@
 // CPU (utime+stime from /proc/<pid>/stat, the agent and its helper processes) and RSS, and the events
 // lost: files and processes the workload made that never arrived as rows.
 // Last line: `agent: cpu <C>% avg, rss <R> MB, events lost <L>`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,8 @@ const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
 const FILES_PER_S = 100;
 const PROCS_PER_S = 20;
 const CLK_TCK = 100;
+/** The Node options of deploy/vigil-agent.service's ExecStart line. */
+const AGENT_NODE_FLAGS = '--max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1';
 
 function ticksOf(pid: number): number {
   try {
@@ -70,8 +72,13 @@ async function main() {
     const login = await (await fetch(`${platform.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-password-123' }) })).json() as { token: string };
     const enroll = await (await fetch(`${platform.url}/api/v1/enrollment-tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` }, body: '{}' })).json() as { token: string };
 
-    // As deploy/vigil-agent.service runs it: the agent's own entry, the same Node options and allocator setting.
-    agent = spawn(process.execPath, [...(process.env.AGENT_NODE_FLAGS ?? '--max-semi-space-size=1 --max-old-space-size=96 --v8-pool-size=1').split(' '), '--import', 'tsx', 'src/cli/agent.ts', '--server', platform.url, '--enroll', enroll.token,
+    // As deploy/vigil-agent.service runs it: `vigil agent` (the prebuilt bundle, brought up to date first), the
+    // same Node options and allocator setting. BENCH_AGENT_TSX=1 runs the sources through tsx instead.
+    const viaTsx = process.env.BENCH_AGENT_TSX === '1';
+    if (!viaTsx) execFileSync(process.execPath, ['scripts/build-agent.mjs', '--quiet'], { stdio: 'inherit' });
+    const nodeFlags = (process.env.AGENT_NODE_FLAGS ?? AGENT_NODE_FLAGS).split(' ').filter(Boolean);
+    const entry = viaTsx ? ['--import', 'tsx', 'src/cli/agent.ts'] : ['bin/vigil.js', 'agent'];
+    agent = spawn(process.execPath, [...nodeFlags, ...entry, '--server', platform.url, '--enroll', enroll.token,
       '--state', join(work, 'state'), '--watch', watch, '--prevention'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
     let stderr = '';
     agent.stderr!.on('data', (d) => { stderr += d; });
@@ -81,14 +88,27 @@ async function main() {
       await sleep(100);
     }
     const source = /process events from ([\w-]+)/.exec(stderr)?.[1] ?? "unknown";
+    const bundled = !/running the sources/.test(stderr) && !viaTsx;
     await sleep(5000); // start-up settles
 
-    // Idle.
+    // Idle: nothing from this bench, but the agent sees the rest of the machine (process starts, connections
+    // and logons of other users): count what it reported meanwhile.
+    const rowCounts = async () => {
+      const out: Record<string, number> = {};
+      for (const t of ['DeviceProcessEvents', 'DeviceNetworkEvents', 'DeviceFileEvents', 'DeviceLogonEvents']) {
+        out[t] = Number((await platform.store.query(`SELECT COUNT(*) FROM "${t}"`, [])).rows[0][0]);
+      }
+      return out;
+    };
+    const idleRows0 = await rowCounts();
     const idleT0 = treeTicks(pid);
     const idleW0 = Date.now();
     await sleep(IDLE_SECONDS * 1000);
     const idleCpu = ((treeTicks(pid) - idleT0) / CLK_TCK) / ((Date.now() - idleW0) / 1000) * 100;
     const idleRss = tree(pid).reduce((n, p) => n + rssKb(p), 0) / 1024;
+    await sleep(1500); // rows of the last second arrive
+    const idleRows1 = await rowCounts();
+    const idleSeen = Object.entries(idleRows1).map(([t, n]) => `${n - idleRows0[t]} ${t.replace(/^Device|Events$/g, '').toLowerCase()}`).join(', ');
 
     // Workload.
     const files: string[] = [];
@@ -141,8 +161,10 @@ async function main() {
       await sleep(500);
     }
     const lost = (files.length - seenFiles) + (pids.length - seenProcs);
+    console.log(`agent: ${viaTsx ? 'sources through tsx' : bundled ? 'bin/vigil.js agent, prebuilt bundle dist/agent.mjs' : 'bin/vigil.js agent, sources through tsx (bundle out of date)'}; node ${nodeFlags.join(' ')}`);
     console.log(`workload: ${files.length} files, ${pids.length} processes in ${SECONDS} s; process source ${source}`);
     console.log(`received: ${seenFiles} file rows, ${seenProcs} process rows`);
+    console.log(`idle: rows the agent reported from the rest of the machine meanwhile: ${idleSeen}`);
     console.log(`idle: cpu ${idleCpu.toFixed(2)}% of one core over ${IDLE_SECONDS} s, rss ${idleRss.toFixed(0)} MB`);
     console.log(`load: agent process user ${userPct.toFixed(2)}%, system ${sysPct.toFixed(2)}%, helper processes ${(cpu - userPct - sysPct).toFixed(2)}%`);
     console.log(`load: agent process peak rss ${(peakAgentRss / 1024).toFixed(0)} MB; with helper processes ${(peakRss / 1024).toFixed(0)} MB`);

@@ -74,15 +74,23 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv): Promise<
   return 0;
 }
 
-// Run directly (`node --import tsx src/cli/agent.ts …`, as deploy/vigil-agent.service does), the agent loads
-// only its own modules — not the platform's, which `bin/vigil.js` pulls in for every command — and so
-// stays small in memory.
+/**
+ * `vigil agent` as a whole program: runs the agent and turns an error into a message and an exit code
+ * (2 for a bad option or a refusal it can explain, 1 for anything else), as `vigil` does for every command.
+ * bin/vigil.js calls this in the prebuilt bundle (dist/agent.mjs, scripts/build-agent.mjs).
+ */
+export async function runAgentCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    return await runAgent(argv, env);
+  } catch (error) {
+    const shown = error instanceof VigilError && (error.expose || error.code === 'bad_config');
+    process.stderr.write(`vigil agent: ${shown ? error.message : (error as Error).stack ?? String(error)}\n`);
+    return shown ? 2 : 1;
+  }
+}
+
+// Run directly (`node dist/agent.mjs …`, or `node --import tsx src/cli/agent.ts …`), the agent loads only its
+// own modules.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runAgent(process.argv.slice(2), process.env).then(
-    (code) => { process.exitCode = code; },
-    (error) => {
-      process.stderr.write(`vigil agent: ${error instanceof VigilError && error.expose ? error.message : (error as Error).stack ?? String(error)}\n`);
-      process.exitCode = error instanceof VigilError && error.expose ? 2 : 1;
-    },
-  );
+  runAgentCli(process.argv.slice(2), process.env).then((code) => { process.exitCode = code; });
 }
