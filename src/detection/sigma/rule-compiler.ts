@@ -6,6 +6,7 @@ import { RuleCompileError } from '../errors.js';
 import { expandPattern, visitCondition, type ConditionNode } from './condition-nodes.js';
 import { parseCondition, ConditionSyntaxError } from './condition-parser.js';
 import { compileCidr, parseIp } from './ip.js';
+import { compileLiteralSet, GROUP_MIN, plainShape } from './literal-set.js';
 import { regexLiterals } from './regex-literals.js';
 import {
   base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
@@ -277,6 +278,7 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
   // --- string values (with wildcards and the transforming modifiers) ---
   const tests: Predicate[] = [];
   const needs: Need[] = [];
+  const compiledStrings: SigmaString[] = [];
   values.forEach((v, i) => {
     const vpath = Array.isArray(rawValue) ? [...path, i] : path;
     if (v === null || v === undefined) {
@@ -299,28 +301,40 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
         } catch (e) { fail(`${m}: ${(e as Error).message}`); }
       }
       if (field === undefined) strings = strings.map((s) => withWildcards(s, true, true)); // keywords: anywhere
-      for (const s of strings) {
-        const test = compileStringTest(s, cased);
-        const literalEmpty = plainText(s) === '';
-        if (field === undefined) {
-          tests.push(cased ? (c) => c.keywordTextsCased().some(test) : (c) => c.keywordTexts().some(test));
-          const lit = requiredLiteral(s);
-          needs.push(lit ? [{ field: ANY_FIELD, literal: lit }] : null);
-        } else if (cased) {
-          tests.push((c) => { const t = c.text(field); return t !== null && anyText(t, test); });
-          const atom = atomFor(field, s);
-          needs.push(atom ? [atom] : null);
-        } else {
-          // '' matches an empty value, including one rendered as null by the event source.
-          tests.push(literalEmpty
-            ? (c) => { const x = c.value(field); return x === '' || x === null; }
-            : (c) => { const t = c.lower(field); return t !== null && anyText(t, test); });
-          const atom = atomFor(field, s);
-          needs.push(atom ? [atom] : null);
-        }
-      }
+      compiledStrings.push(...strings);
     }
   });
+  // Case-insensitive lists of plain patterns (not |all) become one grouped test; the rest test one by one.
+  const grouped = !cased && !all ? compiledStrings.filter((s) => plainShape(s) !== null && plainText(s) !== '') : [];
+  const group = grouped.length >= GROUP_MIN ? compileLiteralSet(grouped.map((s) => plainShape(s)!)) : null;
+  const inGroup = new Set(group !== null ? grouped : []);
+  if (group !== null) {
+    tests.push(field === undefined
+      ? (c) => c.keywordTexts().some(group)
+      : (c) => { const t = c.lower(field); return t !== null && anyText(t, group); });
+  }
+  for (const s of compiledStrings) {
+    const test = inGroup.has(s) ? null : compileStringTest(s, cased);
+    const literalEmpty = plainText(s) === '';
+    if (field === undefined) {
+      if (test !== null) tests.push(cased ? (c) => c.keywordTextsCased().some(test) : (c) => c.keywordTexts().some(test));
+      const lit = requiredLiteral(s);
+      needs.push(lit ? [{ field: ANY_FIELD, literal: lit }] : null);
+    } else if (cased) {
+      if (test !== null) tests.push((c) => { const t = c.text(field); return t !== null && anyText(t, test); });
+      const atom = atomFor(field, s);
+      needs.push(atom ? [atom] : null);
+    } else {
+      // '' matches an empty value, including one rendered as null by the event source.
+      if (test !== null) {
+        tests.push(literalEmpty
+          ? (c) => { const x = c.value(field); return x === '' || x === null; }
+          : (c) => { const t = c.lower(field); return t !== null && anyText(t, test); });
+      }
+      const atom = atomFor(field, s);
+      needs.push(atom ? [atom] : null);
+    }
+  }
   if (all && tests.length !== values.length) {
     // |all with multi-variant transforms: AND over values, OR over each value's variants.
     return compileAllWithVariants(key, rawValue, opts, path);
