@@ -161,9 +161,14 @@ async function main() {
       await sleep(500);
     }
     const lost = (files.length - seenFiles) + (pids.length - seenProcs);
+    // The rows are right, not only there: the parent of each /bin/true is this process.
+    const procRows = (await platform.store.query('SELECT "ProcessId", "InitiatingProcessId", "AdditionalFields" FROM "DeviceProcessEvents" WHERE "FileName" = ?', ['true'], { maxRows: 1_000_000 }))
+      .rows.filter((r) => pidSet.has(Number(r[0])));
+    const withParent = procRows.filter((r) => Number(r[1]) === process.pid).length;
+    const noCommandLine = procRows.filter((r) => String(r[2]).includes('CommandLineUnavailable')).length;
     console.log(`agent: ${viaTsx ? 'sources through tsx' : bundled ? 'bin/vigil.js agent, prebuilt bundle dist/agent.mjs' : 'bin/vigil.js agent, sources through tsx (bundle out of date)'}; node ${nodeFlags.join(' ')}`);
     console.log(`workload: ${files.length} files, ${pids.length} processes in ${SECONDS} s; process source ${source}`);
-    console.log(`received: ${seenFiles} file rows, ${seenProcs} process rows`);
+    console.log(`received: ${seenFiles} file rows, ${seenProcs} process rows (${withParent} with this bench as parent, ${noCommandLine} gone before /proc was read)`);
     console.log(`idle: rows the agent reported from the rest of the machine meanwhile: ${idleSeen}`);
     console.log(`idle: cpu ${idleCpu.toFixed(2)}% of one core over ${IDLE_SECONDS} s, rss ${idleRss.toFixed(0)} MB`);
     console.log(`load: agent process user ${userPct.toFixed(2)}%, system ${sysPct.toFixed(2)}%, helper processes ${(cpu - userPct - sysPct).toFixed(2)}%`);

@@ -85,19 +85,51 @@ export interface NetworkMonitorOptions {
   readonly hashes: HashCache;
   readonly emit: (table: 'DeviceNetworkEvents', row: Record<string, unknown>) => void;
   readonly intervalMs?: number;
+  /** The TCP tables are read at least every this many polls, counters unchanged or not (default 15). */
+  readonly fullEvery?: number;
   readonly procRoot?: string;
   readonly log?: (message: string) => void;
 }
 
-const FILES: [string, 'Tcp' | 'Udp'][] = [['tcp', 'Tcp'], ['tcp6', 'Tcp'], ['udp', 'Udp'], ['udp6', 'Udp']];
+const TCP_FILES: [string, 'Tcp' | 'Udp'][] = [['tcp', 'Tcp'], ['tcp6', 'Tcp']];
+const UDP_FILES: [string, 'Tcp' | 'Udp'][] = [['udp', 'Udp'], ['udp6', 'Udp']];
 
-/** Reads every socket table under procRoot/net. */
-export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
+function readTables(procRoot: string, files: readonly [string, 'Tcp' | 'Udp'][]): SocketEntry[] {
   const all: SocketEntry[] = [];
-  for (const [file, protocol] of FILES) {
+  for (const [file, protocol] of files) {
     try { all.push(...parseProcNet(readFileSync(`${procRoot}/net/${file}`, 'utf8'), protocol)); } catch { /* no IPv6, say */ }
   }
   return all;
+}
+
+/** Reads every socket table under procRoot/net. */
+export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
+  return [...readTables(procRoot, TCP_FILES), ...readTables(procRoot, UDP_FILES)];
+}
+
+/**
+ * A value that changes whenever a TCP connection is opened or accepted (the kernel's cumulative ActiveOpens
+ * and PassiveOpens, IPv4 and IPv6 together) or a TCP socket is added or removed (sockets in use, listeners
+ * included): reading it costs microseconds, where reading /proc/net/tcp and tcp6 walks the kernel's whole
+ * connection hash table (milliseconds of system time on a machine with much memory, even with few sockets).
+ * Undefined when unreadable (then the tables are read every time).
+ */
+export function tcpActivity(procRoot = '/proc'): string | undefined {
+  try {
+    const snmp = readFileSync(`${procRoot}/net/snmp`, 'latin1').split('\n').filter((l) => l.startsWith('Tcp:'));
+    const names = snmp[0].split(' ');
+    const values = snmp[1].split(' ');
+    const active = values[names.indexOf('ActiveOpens')];
+    const passive = values[names.indexOf('PassiveOpens')];
+    const inUse = (text: string, proto: string) => new RegExp(`^${proto}: inuse (\\d+)`, 'm').exec(text)?.[1] ?? '-';
+    const v4 = inUse(readFileSync(`${procRoot}/net/sockstat`, 'latin1'), 'TCP');
+    let v6 = '-';
+    try { v6 = inUse(readFileSync(`${procRoot}/net/sockstat6`, 'latin1'), 'TCP6'); } catch { /* no IPv6 */ }
+    if (active === undefined || passive === undefined || v4 === '-') return undefined;
+    return `${active}/${passive}/${v4}/${v6}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** socket inode → pid, by reading every process's fd links (done only when new sockets appear). */
@@ -136,11 +168,23 @@ export async function createNetworkMonitor(options: NetworkMonitorOptions): Prom
   const interesting = (s: SocketEntry) =>
     s.inode !== 0 && (s.protocol === 'Udp' || s.state === 1 || s.state === 2 || s.state === 10);
 
-  last = await readSockets(procRoot);
+  // The TCP tables are read again only when the TCP counters moved (and at least every fullEvery polls, for
+  // the one case the counters miss: a listener opened while another TCP socket closed, between two polls).
+  const fullEvery = options.fullEvery ?? 15;
+  let tcpSignature = tcpActivity(procRoot);
+  let tcp = readTables(procRoot, TCP_FILES);
+  let pollsSinceTcp = 0;
+  last = [...tcp, ...readTables(procRoot, UDP_FILES)];
   for (const s of last) if (interesting(s)) seen.add(keyOf(s));
 
   async function poll() {
-    const sockets = await readSockets(procRoot);
+    const signature = tcpActivity(procRoot);
+    if (signature === undefined || signature !== tcpSignature || ++pollsSinceTcp >= fullEvery) {
+      tcp = readTables(procRoot, TCP_FILES);
+      tcpSignature = signature;
+      pollsSinceTcp = 0;
+    }
+    const sockets = [...tcp, ...readTables(procRoot, UDP_FILES)];
     const fresh = sockets.filter((s) => interesting(s) && !seen.has(keyOf(s)));
     // SYN_SENT then ESTABLISHED on the same socket is one connection: report it once.
     const nextSeen = new Set<string>();

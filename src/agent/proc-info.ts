@@ -30,8 +30,13 @@ export function createProcReader(procRoot = '/proc'): ProcReader {
   const bootTimeMs = Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
   let users = new Map<number, string>();
   let passwdMtime = -1;
+  let passwdCheckedAt = 0;
   function userName(uid: number): string {
     try {
+      // /etc/passwd is looked at again at most once a second (a burst of process starts needs it once).
+      const now = Date.now();
+      if (now - passwdCheckedAt < 1000 && users.has(uid)) return users.get(uid)!;
+      passwdCheckedAt = now;
       const m = statSync('/etc/passwd').mtimeMs;
       if (m !== passwdMtime) {
         passwdMtime = m;

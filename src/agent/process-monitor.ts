@@ -28,7 +28,15 @@ export interface ProcessMonitorOptions {
   readonly log?: (message: string) => void;
 }
 
-const TRACE_LINE = /\s(sched_process_exec|sched_process_fork): (.*)$/;
+/**
+ * One trace_pipe line: `<comm>-<tid> [cpu] <flags> <time>: <event>: <fields>`. The tid before the CPU column
+ * is the task that caused the event (for task_newtask, the thread that forked).
+ */
+const TRACE_LINE = /-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]\s.*?\s(sched_process_exec|task_newtask|sched_process_fork): (.*)$/;
+// Fields, matched from both ends: a file name or comm may contain spaces.
+const EXEC_FIELDS = /^filename=(.*) pid=(\d+) old_pid=\d+$/;
+const NEWTASK_FIELDS = /^pid=(\d+) /;
+const FORK_FIELDS = / pid=(\d+) child_comm=.* child_pid=(\d+)$/;
 
 /**
  * Process starts. Preferred source: the kernel's sched_process_exec tracepoint, read from a private
@@ -95,7 +103,7 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
   }
 
   let source: ProcessSource = 'proc-sampling';
-  let tracer: { child: ChildProcess; instance: string } | undefined;
+  let tracer: { child: ChildProcess; instance: string; fork: string } | undefined;
   if (options.prefer !== 'proc-sampling') {
     tracer = await startTracefs(options.tracingRoot ?? '/sys/kernel/tracing', log).catch((error) => {
       log(`kernel process events unavailable (${(error as Error).message}); sampling /proc instead`);
@@ -143,13 +151,20 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
     lines.on('line', (line) => {
       const m = TRACE_LINE.exec(line);
       if (!m) return;
-      const fields = Object.fromEntries(m[2].split(' ').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i), kv.slice(i + 1)]; }));
-      if (m[1] === 'sched_process_fork') {
-        forkParent.set(Number(fields.child_pid), Number(fields.pid));
+      if (m[2] === 'task_newtask') {
+        const f = NEWTASK_FIELDS.exec(m[3]);
+        if (f) forkParent.set(Number(f[1]), Number(m[1]));
         return;
       }
-      const pid = Number(fields.pid);
-      const filename = fields.filename ?? '';
+      if (m[2] === 'sched_process_fork') {
+        const f = FORK_FIELDS.exec(m[3]);
+        if (f) forkParent.set(Number(f[2]), Number(f[1]));
+        return;
+      }
+      const f = EXEC_FIELDS.exec(m[3]);
+      if (!f) return;
+      const pid = Number(f[2]);
+      const filename = f[1];
       // Read /proc at once (before the process may exit); report in order.
       const reading = proc.read(pid);
       chain = chain.then(async () => {
@@ -189,7 +204,7 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
   };
 }
 
-async function startTracefs(root: string, log: (m: string) => void): Promise<{ child: ChildProcess; instance: string }> {
+async function startTracefs(root: string, log: (m: string) => void): Promise<{ child: ChildProcess; instance: string; fork: string }> {
   try {
     await access(`${root}/instances`);
   } catch {
@@ -212,20 +227,25 @@ async function startTracefs(root: string, log: (m: string) => void): Promise<{ c
   await mkdir(instance).catch((e) => { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; });
   await writeFile(`${instance}/buffer_size_kb`, '1024');
   await writeFile(`${instance}/events/sched/sched_process_exec/enable`, '1');
-  await writeFile(`${instance}/events/sched/sched_process_fork/enable`, '1');
+  // The parent of each new process, for a process gone before /proc was read. task_newtask filtered in the
+  // kernel to new processes (not CLONE_THREAD, 0x10000): sched_process_fork would also report every thread
+  // started on the machine, often ten times as many lines. Kernels without that filter syntax get the latter.
+  const fork = await writeFile(`${instance}/events/task/task_newtask/filter`, '!(clone_flags & 65536)')
+    .then(() => 'task/task_newtask', () => 'sched/sched_process_fork');
+  await writeFile(`${instance}/events/${fork}/enable`, '1');
   const child = spawn('cat', [`${instance}/trace_pipe`], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
   child.on('exit', (code, signal) => { if (signal !== 'SIGTERM') log(`trace_pipe reader exited (${code ?? signal})`); });
-  return { child, instance };
+  return { child, instance, fork };
 }
 
-async function stopTracefs({ child, instance }: { child: ChildProcess; instance: string }) {
+async function stopTracefs({ child, instance, fork }: { child: ChildProcess; instance: string; fork: string }) {
   child.kill('SIGTERM');
   await writeFile(`${instance}/events/sched/sched_process_exec/enable`, '0').catch(() => {});
-  await writeFile(`${instance}/events/sched/sched_process_fork/enable`, '0').catch(() => {});
+  await writeFile(`${instance}/events/${fork}/enable`, '0').catch(() => {});
   // The instance can be removed once its reader has gone.
   for (let i = 0; i < 20; i++) {
     try { await rmdir(instance); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
