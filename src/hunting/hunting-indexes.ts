@@ -1,20 +1,42 @@
 // Indexes that advanced hunting's typical queries need on the telemetry tables, as DDL the store runs
-// (CREATE INDEX IF NOT EXISTS, so repeated start-ups are cheap). Measured with `npm run bench:hunt`:
-// SQLite has no hash aggregation, so `summarize … by DeviceName` / `by FileName` and `where FileName == …`
-// read a covering (Column, Timestamp) index in key order instead of sorting every row of the window.
-// Each index costs ingest throughput, so only the high-volume endpoint tables and their most-used keys.
+// (CREATE INDEX IF NOT EXISTS, so repeated start-ups are cheap) when `--hunting-indexes on`.
+// Measured with `npm run bench:hunt`: SQLite has no hash aggregation, so `summarize … by DeviceName` /
+// `by FileName` and `where FileName == …` read a covering (Column, Timestamp) index in key order instead
+// of sorting every row of the window. Each index costs ingest throughput, so only the high-volume
+// endpoint tables and their most-used keys.
 const TABLES_WITH_FILES = ['DeviceProcessEvents', 'DeviceFileEvents', 'DeviceImageLoadEvents'];
 const DEVICE_TABLES = [...TABLES_WITH_FILES, 'DeviceNetworkEvents', 'DeviceRegistryEvents', 'DeviceEvents'];
 
-export const HUNTING_INDEXES: readonly string[] = Object.freeze([
-  ...DEVICE_TABLES.map((t) => `CREATE INDEX IF NOT EXISTS "ix_${t}_hunt_device" ON "${t}" ("DeviceName", "Timestamp")`),
-  ...TABLES_WITH_FILES.map((t) => `CREATE INDEX IF NOT EXISTS "ix_${t}_hunt_file" ON "${t}" ("FileName", "Timestamp")`),
+/** One (Column, Timestamp) hunting index. */
+export interface HuntingIndexSpec {
+  readonly name: string;
+  readonly table: string;
+  readonly column: string;
+}
+
+export const HUNTING_INDEX_SPECS: readonly HuntingIndexSpec[] = Object.freeze([
+  ...DEVICE_TABLES.map((table) => ({ name: `ix_${table}_hunt_device`, table, column: 'DeviceName' })),
+  ...TABLES_WITH_FILES.map((table) => ({ name: `ix_${table}_hunt_file`, table, column: 'FileName' })),
 ]);
 
-/** Columns that lead an index of a table (the compiler streams `summarize … by` on them). */
-export const INDEXED_LEADING_COLUMNS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
-  DEVICE_TABLES.map((t) => [t, new Set(TABLES_WITH_FILES.includes(t) ? ['DeviceName', 'FileName'] : ['DeviceName'])]),
+export const HUNTING_INDEXES: readonly string[] = Object.freeze(
+  HUNTING_INDEX_SPECS.map((i) => `CREATE INDEX IF NOT EXISTS "${i.name}" ON "${i.table}" ("${i.column}", "Timestamp")`),
 );
+
+/**
+ * Table → columns that lead a (Column, Timestamp) hunting index, for the index names found in the
+ * database (the compiler streams `summarize … by` on them only when the index is really there).
+ */
+export function huntingIndexColumns(indexNames: Iterable<string>): ReadonlyMap<string, ReadonlySet<string>> {
+  const present = new Set(indexNames);
+  const map = new Map<string, Set<string>>();
+  for (const i of HUNTING_INDEX_SPECS) {
+    if (!present.has(i.name)) continue;
+    if (!map.has(i.table)) map.set(i.table, new Set());
+    map.get(i.table)!.add(i.column);
+  }
+  return map;
+}
 
 /** Long text columns searched with has/contains/startswith, served by a trigram index when enabled. */
 export const TEXT_INDEXED_COLUMNS: readonly (readonly [string, string])[] = Object.freeze([

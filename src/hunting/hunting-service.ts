@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { Column, KqlType } from './compiler-types.js';
 import { compileKql, ProbeNeeded, type CompiledQuery } from './kql-compiler.js';
 import { semanticError } from './kql-errors.js';
-import { TEXT_INDEX_WATERMARKS } from './hunting-indexes.js';
+import { huntingIndexColumns, TEXT_INDEX_WATERMARKS } from './hunting-indexes.js';
 import { parseKql } from './kql-parser.js';
 import { sqliteDialect, type SqlDialect } from './sql-dialect.js';
 import { datetimeToString, timespanToString } from './sqlite-functions.js';
@@ -58,17 +58,21 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const maxRows = options.maxRows ?? 30_000;
   const clock = options.now ?? Date.now;
 
-  // Trigram text indexes (HUNTING_TEXT_INDEXES) and how far each is filled, read before each query.
+  // The hunting indexes (HUNTING_INDEXES, `--hunting-indexes on`) and the trigram text indexes
+  // (HUNTING_TEXT_INDEXES) present, and how far each text index is filled: read before each query
+  // (one small catalogue query), so the compiler plans for the indexes that really exist.
   let textIndexes: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map();
-  let hasWatermarks: boolean | null = null;
-  let checkedAt = -Infinity;
-  const refreshTextIndexes = async () => {
-    if (hasWatermarks === null || (!hasWatermarks && performance.now() - checkedAt > 60_000)) {
-      checkedAt = performance.now();
-      const t = await options.store.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = '${TEXT_INDEX_WATERMARKS}'`, [], { maxRows: 1 });
-      hasWatermarks = t.rows.length > 0;
+  let huntingIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  const refreshIndexes = async () => {
+    const catalogue = await options.store.query(
+      `SELECT type, name FROM sqlite_master WHERE (type = 'index' AND name LIKE 'ix\\_%\\_hunt\\_%' ESCAPE '\\') OR (type = 'table' AND name = '${TEXT_INDEX_WATERMARKS}')`,
+      [], { maxRows: 1000 },
+    );
+    huntingIndexes = huntingIndexColumns(catalogue.rows.filter((r) => r[0] === 'index').map((r) => String(r[1])));
+    if (!catalogue.rows.some((r) => r[0] === 'table')) {
+      textIndexes = new Map();
+      return;
     }
-    if (!hasWatermarks) return;
     const found = await options.store.query(`SELECT name, seq FROM "${TEXT_INDEX_WATERMARKS}"`, [], { maxRows: 1000 });
     const map = new Map<string, Map<string, number>>();
     for (const [name, seq] of found.rows) {
@@ -83,7 +87,7 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
   const compileWith = (query: string, o: HuntOptions, now: number, probes: ReadonlyMap<number, readonly string[]>): CompiledQuery => {
     if (typeof query !== 'string' || !query.trim()) throw new VigilError('kql_syntax', 400, 'The query is empty');
     const tree = parseKql(query);
-    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq, textIndexes });
+    return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq, textIndexes, huntingIndexes });
   };
 
   return {
@@ -98,7 +102,7 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
     async hunt(query, o = {}) {
       const started = performance.now();
       const now = clock();
-      await refreshTextIndexes();
+      await refreshIndexes();
       // bag_unpack/pivot columns depend on the data: read the distinct keys first, then compile again.
       const probes = new Map<number, readonly string[]>();
       let compiled: CompiledQuery | undefined;

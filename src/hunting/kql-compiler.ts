@@ -10,7 +10,7 @@ import type { Expr, JoinKey, NamedExpr, Query, SortItem, TabularOp } from './kql
 import { compileAggregate, compileFunction, deriveAggName, isAggregateName } from './kql-functions.js';
 import { likeEscape, type SqlDialect } from './sql-dialect.js';
 import { tableFunction } from './table-functions.js';
-import { INDEXED_LEADING_COLUMNS, textIndexName } from './hunting-indexes.js';
+import { textIndexName } from './hunting-indexes.js';
 
 export interface CompileOptions {
   readonly dialect: SqlDialect;
@@ -27,6 +27,8 @@ export interface CompileOptions {
   readonly sinceSeq?: ReadonlyMap<string, number>;
   /** Trigram text indexes present: table → column → watermark (highest _Seq indexed; rows above are scanned). */
   readonly textIndexes?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** (Column, Timestamp) hunting indexes present: table → leading columns (huntingIndexColumns). */
+  readonly huntingIndexes?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Tables that exist; defaults to every canonical table. */
   readonly tables?: ReadonlyMap<string, { readonly columns: readonly { readonly name: string; readonly type: string }[] }>;
 }
@@ -58,7 +60,7 @@ export function compileKql(text: string, query: Query, options: CompileOptions):
     aliasCounter: 0,
     tablesRead: new Set(),
   };
-  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map(), options.sinceSeq ?? new Map(), options.textIndexes ?? new Map());
+  const compiler = new Compiler(ctx, options.tables ?? (TABLES as unknown as CompileOptions['tables'] & object), options.probes ?? new Map(), options.sinceSeq ?? new Map(), options.textIndexes ?? new Map(), options.huntingIndexes ?? new Map());
   let rel = compiler.compileQuery(query, { parent: null, names: new Map() });
   if (rel.columns.some((c) => isHidden(c.name))) rel = compiler.reselect(rel, rel.columns.filter((c) => !isHidden(c.name)));
   const withClause = ctx.ctes.length ? `WITH ${ctx.ctes.map((c) => `${c.name} AS (${c.sql})`).join(', ')} ` : '';
@@ -101,6 +103,7 @@ export class Compiler {
     private readonly probes: ReadonlyMap<number, readonly string[]> = new Map(),
     private readonly sinceSeq: ReadonlyMap<string, number> = new Map(),
     private readonly textIndexes: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(),
+    private readonly huntingIndexes: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
   ) {}
 
   /** Distinct values the data holds for an operator at `pos`; `sql` yields them in column "v". */
@@ -667,26 +670,36 @@ export class Compiler {
     // otherwise each arg_max/arg_min ranks rows per group with a window function.
     const bare = this.d.bareColumnArgMax && argCalls.length === 1 && minMaxCount === 0;
     let source = input;
-    // SQLite groups by sorting into a temporary B-tree. When the first key leads an index of the table
-    // ((DeviceName, Timestamp), …), feeding the rows in key order lets it aggregate as a stream: only
-    // the rest of the key is sorted, per block, and the first groups are ready before the scan ends.
-    // Only when the (Column, Timestamp) index covers everything the query reads, else ordered access
-    // would fetch every row at random.
+    // SQLite groups by sorting into a temporary B-tree. When the first key leads a (Column, Timestamp)
+    // hunting index of the table and that index covers everything the query reads, the rows can come in
+    // key order instead: only when the index really exists (an ordered read of an unindexed table would
+    // sort whole rows), and not with ingestion_time() (_IngestedAt is not in the index).
     const leading = by[0]?.expr;
     let streamKeys: SExpr[] | null = null;
+    let naturalOrder = false;
     const covered = new Set(['Timestamp', leading?.kind === 'ident' ? leading.name : '']);
     // A narrower time filter is better served by the Timestamp index and a sort, so it opts out.
-    const indexed = input.table !== undefined && leading?.kind === 'ident' && INDEXED_LEADING_COLUMNS.get(input.table)?.has(leading.name)
+    const indexed = input.table !== undefined && leading?.kind === 'ident' && this.huntingIndexes.get(input.table)?.has(leading.name)
       && !(input.touched?.has('Timestamp'))
-      && [...(input.touched ?? []), ...by.flatMap((b) => identsOf(b.expr)), ...aggs.flatMap((a) => identsOf(a.expr))].every((n) => covered.has(n));
+      && [...(input.touched ?? []), ...by.flatMap((b) => identsOf(b.expr)), ...aggs.flatMap((a) => identsOf(a.expr))].every((n) => covered.has(n))
+      && ![...by, ...aggs].some((x) => callsFunction(x.expr, 'ingestion_time'));
     if (indexed && !argCalls.length) {
-      const o = this.from(input);
-      streamKeys = by.map((b) => this.scalar(b.expr, o.scope, env));
-      const keyCols = streamKeys.map((k, i) => `${k.sql} AS "_k${i}"`);
-      source = {
-        sql: `SELECT ${o.alias}.*, ${keyCols.join(', ')} FROM ${o.fromSql} ORDER BY ${streamKeys.map((_, i) => `"_k${i}"`).join(', ')}`,
-        columns: [...input.columns, ...streamKeys.map((k, i) => ({ name: `_k${i}`, type: k.type }))],
-      };
+      // `by Column` or `by Column, Timestamp`: the index order is the GROUP BY order, so SQLite reads the
+      // index and aggregates as it goes, with no sort and no subquery (checked with EXPLAIN QUERY PLAN).
+      const keyNames = by.map((b) => (b.expr.kind === 'ident' ? b.expr.name : null));
+      naturalOrder = keyNames.length === 1 || (keyNames.length === 2 && keyNames[1] === 'Timestamp');
+      if (!naturalOrder) {
+        // Other keys (`by DeviceName, bin(Timestamp, 1h)`): rows in key order from a subquery that reads
+        // just the covered columns; SQLite sorts only the rest of the key, per block of the first.
+        const o = this.from(input);
+        streamKeys = by.map((b) => this.scalar(b.expr, o.scope, env));
+        const keep = input.columns.filter((c) => covered.has(c.name));
+        const keyCols = streamKeys.map((k, i) => `${k.sql} AS "_k${i}"`);
+        source = {
+          sql: `SELECT ${[...keep.map((c) => `${this.col(o.alias, c.name)} AS ${this.q(c.name)}`), ...keyCols].join(', ')} FROM ${o.fromSql} ORDER BY ${streamKeys.map((_, i) => `"_k${i}"`).join(', ')}`,
+          columns: [...keep, ...streamKeys.map((k, i) => ({ name: `_k${i}`, type: k.type }))],
+        };
+      }
     }
     if (argCalls.length && !bare) {
       const pre = this.from(input);
@@ -716,7 +729,7 @@ export class Compiler {
       // random row fetch per input row, far slower than scanning and sorting.
       const s = streamKeys
         ? { sql: this.col(f.alias, `_k${i}`), type: streamKeys[i].type }
-        : ((k) => (this.d.name === 'sqlite' && b.expr.kind === 'ident' ? { ...k, sql: `+${k.sql}` } : k))(this.scalar(b.expr, f.scope, env));
+        : ((k) => (this.d.name === 'sqlite' && b.expr.kind === 'ident' && !naturalOrder ? { ...k, sql: `+${k.sql}` } : k))(this.scalar(b.expr, f.scope, env));
       return { name: uniq(b.name ?? deriveByName(b.expr, i)), s };
     });
     const outAggs: { name: string; s: SExpr }[] = [];
@@ -1398,6 +1411,19 @@ function pathName(e: Expr): string | null {
       return `${base}_${String(e.index.value)}`;
     }
     default: return null;
+  }
+}
+
+/** Whether an expression calls the function `name` anywhere (a call's arguments included). */
+export function callsFunction(e: Expr, name: string): boolean {
+  switch (e.kind) {
+    case 'call': return e.name === name || e.args.some((a) => callsFunction(a, name));
+    case 'member': case 'index': return callsFunction(e.object, name);
+    case 'binary': return callsFunction(e.left, name) || callsFunction(e.right, name);
+    case 'unary': return callsFunction(e.operand, name);
+    case 'inList': return callsFunction(e.left, name) || e.list.some((x) => callsFunction(x, name));
+    case 'between': return callsFunction(e.left, name) || callsFunction(e.low, name) || callsFunction(e.high, name);
+    default: return false;
   }
 }
 

@@ -68,6 +68,36 @@ test('summarize streams over a covering index with the same groups', async () =>
   indexed.close();
 });
 
+test('summarize reads a hunting index in key order only when the index exists', async () => {
+  const plain = seeded();
+  const indexed = seeded();
+  for (const ddl of HUNTING_INDEXES) indexed.db.exec(ddl);
+  const plan = (t: ReturnType<typeof seeded>, sql: string) => (t.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('\n');
+  const byFile = 'DeviceProcessEvents | summarize n = count() by FileName | top 2 by n';
+  const byHour = 'DeviceProcessEvents | summarize count() by DeviceName, bin(Timestamp, 1h)';
+  // The service learns which indexes exist when it runs a query.
+  await plain.hunting.hunt(byFile);
+  await indexed.hunting.hunt(byFile);
+  // by FileName: one GROUP BY over the covering (FileName, Timestamp) index, no sort, no ordered subquery.
+  const fileSql = indexed.hunting.compile(byFile).sql;
+  assert.doesNotMatch(fileSql, /ORDER BY "_k0"/);
+  assert.match(plan(indexed, fileSql), /SCAN DeviceProcessEvents USING COVERING INDEX ix_DeviceProcessEvents_hunt_file/);
+  assert.doesNotMatch(plan(indexed, fileSql), /TEMP B-TREE FOR GROUP BY/);
+  // by DeviceName, bin(Timestamp, 1h): rows in key order from the covering index; only the hour is sorted, per device.
+  const hourSql = indexed.hunting.compile(byHour).sql;
+  assert.match(plan(indexed, hourSql), /SCAN DeviceProcessEvents USING COVERING INDEX ix_DeviceProcessEvents_hunt_device/);
+  assert.match(plan(indexed, hourSql), /TEMP B-TREE FOR LAST TERM OF ORDER BY/);
+  // Without the indexes an ordered read would sort whole rows: plain GROUP BY instead.
+  for (const q of [byFile, byHour]) assert.doesNotMatch(plain.hunting.compile(q).sql, /ORDER BY "_k0"/);
+  assert.doesNotMatch(plan(plain, plain.hunting.compile(byFile).sql), /ix_DeviceProcessEvents_hunt/);
+  // ingestion_time() is not in the index: no streaming, and the value is still there.
+  const ingest = 'DeviceProcessEvents | summarize t = max(ingestion_time()) by FileName | top 1 by FileName asc';
+  assert.doesNotMatch(indexed.hunting.compile(ingest).sql, /ORDER BY "_k0"/);
+  assert.deepEqual((await indexed.hunting.hunt(ingest)).rows, [['cmd.exe', new Date(NOW).toISOString()]]);
+  plain.close();
+  indexed.close();
+});
+
 test('bag_unpack turns property keys found in the data into columns', async () => {
   const t = createTestHunting({ now: NOW });
   const res = await t.hunting.hunt(`datatable(id:long, d:dynamic)[1, dynamic({"a": 1, "b": "x"}), 2, dynamic({"c": true})] | evaluate bag_unpack(d) | sort by id asc`);
