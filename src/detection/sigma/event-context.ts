@@ -97,16 +97,20 @@ export class EventContext implements FieldAccess {
     return t;
   }
 
-  /** Calls `f` with every string value of the event (arrays element-wise), without allocating a list. */
-  forEachValue(f: (s: string) => void, minLength = 1): void {
+  /**
+   * Calls `f` with every string value of the event (arrays element-wise), without allocating a list.
+   * Numbers are passed as text only when `numbers` is set and their text can be `minLength` long.
+   */
+  forEachValue(f: (s: string) => void, minLength = 1, numbers = true): void {
     if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
     const src = this.raw ?? this.row;
+    const shortest = 10 ** (minLength - 2);
     for (const k in src) {
       const v = src[k];
       if (typeof v === 'string') { if (v.length >= minLength) f(v); }
       else if (typeof v === 'number') {
         // An integer with fewer characters than the shortest literal cannot hold one: skip the String().
-        if (!(Number.isInteger(v) && Math.abs(v) < 10 ** (minLength - 2))) f(String(v));
+        if (numbers && !(Number.isInteger(v) && Math.abs(v) < shortest)) f(String(v));
       }
       else if (v !== null && v !== undefined && typeof v !== 'boolean') {
         const t = toText(v);

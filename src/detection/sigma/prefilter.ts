@@ -12,6 +12,8 @@ export interface LiteralAutomaton {
   readonly states: number;
   /** Length of the shortest literal: shorter texts cannot hold any. */
   readonly minLength: number;
+  /** False when no literal could occur in a number's text, so numbers need no scan. */
+  readonly numeric: boolean;
 }
 
 /**
@@ -108,6 +110,7 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   return {
     states: n,
     minLength,
+    numeric: literals.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
     scan(text, hit, lowered = false) {
       let s = 0;
       for (let i = 0; i < text.length; i++) {

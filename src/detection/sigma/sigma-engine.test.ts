@@ -220,6 +220,16 @@ test('keywords search every field; |all ANDs them', () => {
   assert.equal(all({ CommandLine: 'alpha' }), false);
 });
 
+test('keywords also search numeric fields, as their text, and long keyword lists match like short ones', () => {
+  const port = rule(`  keywords: ['4444', '-1']\n  condition: keywords`);
+  assert.equal(port({ DestinationPort: 4444 }), true);
+  assert.equal(port({ Offset: -17 }), true);
+  assert.equal(port({ DestinationPort: 444 }), false);
+  const many = rule(`  keywords: ['kiwi', 'sekurlsa::', 'lsadump::', 'gentilkiwi', 'dumpcreds', 'Invoke-Mimikatz']\n  condition: keywords`);
+  assert.equal(many({ CommandLine: 'powershell invoke-MIMIKATZ -dump' }), true);
+  assert.equal(many({ ProcessId: 4242, CommandLine: 'lsadump:' }), false);
+});
+
 test('condition precedence: not binds tighter than and, and tighter than or', () => {
   // a or b and not c  ==  a or (b and (not c))
   const m = rule(`  a: { User: a }\n  b: { Image: b }\n  c: { CommandLine: c }\n  condition: a or b and not c`);

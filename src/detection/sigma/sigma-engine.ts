@@ -410,7 +410,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     const hit = bucket.hit;
     for (const { field, automaton, exact, tail } of bucket.automata) {
       if (field === ANY_FIELD) {
-        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength);
+        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength, automaton.numeric);
         continue;
       }
       if (automaton !== null) {
