@@ -5,7 +5,7 @@
 // Last line: `agent: cpu <C>% avg, rss <R> MB, events lost <L>`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPlatform } from '../src/server.js';
@@ -79,7 +79,11 @@ async function main() {
     const nodeFlags = (process.env.AGENT_NODE_FLAGS ?? AGENT_NODE_FLAGS).split(' ').filter(Boolean);
     const entry = viaTsx ? ['--import', 'tsx', 'src/cli/agent.ts'] : ['bin/vigil.js', 'agent'];
     agent = spawn(process.execPath, [...nodeFlags, ...entry, '--server', platform.url, '--enroll', enroll.token,
-      '--state', join(work, 'state'), '--watch', watch, '--prevention'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+      '--state', join(work, 'state'), '--watch', watch, '--prevention'], {
+      // BENCH_AGENT_STDOUT=<file>: the agent's standard output there (e.g. with AGENT_NODE_FLAGS='… --trace-gc').
+      stdio: ['ignore', process.env.BENCH_AGENT_STDOUT ? openSync(process.env.BENCH_AGENT_STDOUT, 'w') : 'ignore', 'pipe'],
+      env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+    });
     let stderr = '';
     agent.stderr!.on('data', (d) => { stderr += d; });
     const pid = agent.pid!;
