@@ -27,6 +27,8 @@ const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --lis
   --spam ACTION            junk | quarantine | reject | deliver (default junk)
   --zap-phish TO           junk | quarantine (default junk)
   --executables RULE       malware | allow: executable and script attachments (default malware)
+  --scan-threads N         threads that parse and inspect messages beside SMTP, spool and relay
+                           (default: cores − 1, 1 to 4; 0 scans on the main thread)
   --workers N              gateway processes sharing the port (node:cluster), each with its own spool
                            folder DIR/wK; quarantines are listed and released across them (default 1)
 `;
@@ -59,7 +61,7 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
         'imap-password': { type: 'string' }, recipients: { type: 'string' }, 'internal-users': { type: 'string' },
         'tls-key': { type: 'string' }, 'tls-cert': { type: 'string' }, 'max-size': { type: 'string' },
         malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' }, executables: { type: 'string' },
-        workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        workers: { type: 'string' }, 'scan-threads': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     });
@@ -92,6 +94,8 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
   if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 400, '--max-size must be a positive integer');
   const workers = v.workers === undefined ? 1 : Number(v.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new VigilError('bad_config', 400, '--workers must be an integer from 1 to 64');
+  const scanThreads = v['scan-threads'] === undefined ? undefined : Number(v['scan-threads']);
+  if (scanThreads !== undefined && (!Number.isInteger(scanThreads) || scanThreads < 0 || scanThreads > 64)) throw new VigilError('bad_config', 400, '--scan-threads must be an integer from 0 to 64');
   let tls: { key: Buffer; cert: Buffer } | undefined = v['tls-key'] ? { key: readFileSync(v['tls-key']), cert: readFileSync(v['tls-cert']!) } : undefined;
   if (workers > 1 && cluster.isPrimary) {
     // The primary only supervises: the workers accept, scan, spool and relay; one certificate for all of them.
@@ -120,6 +124,7 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
     internalUsers: v['internal-users'] ? lines(v['internal-users']).map((l) => { const [address, ...name] = l.split('\t'); return { address, displayName: name.join(' ') || address }; }) : undefined,
     tls,
     maxMessageBytes: maxSize,
+    scanThreads,
     policy,
   });
   await new Promise<void>((resolve) => {

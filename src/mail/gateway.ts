@@ -4,13 +4,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import nodemailer from 'nodemailer';
-import { scanMessage } from './scanner.js';
+import { createScanPool } from './scan-pool.js';
 import { listArea, openSpool, takeFrom, type SpoolMeta } from './spool.js';
 import {
   actionFor, DEFAULT_POLICY, IndicatorSet, judge, type FeedIndicator, type Judgement, type MailPolicy, type VerdictAction,
@@ -57,6 +57,11 @@ export interface MailGatewayOptions {
   readonly internalUsers?: readonly { address: string; displayName: string }[];
   /** TLS key and certificate (PEM) for STARTTLS; default a self-signed pair generated into the spool; false: no STARTTLS. */
   readonly tls?: { key: string | Buffer; cert: string | Buffer } | false;
+  /**
+   * Threads that parse and inspect messages beside the SMTP, spool and relay work of the main thread; 0 scans on
+   * the main thread. Default: one per core but one, at least 1 and at most 4.
+   */
+  readonly scanThreads?: number;
   /** Parallel relays to the next hop; default 16. */
   readonly relayConcurrency?: number;
   /** First retry delay after a temporary failure (doubles up to 5 min); default 1000 ms. */
@@ -167,6 +172,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   const retryBase = options.retryBaseMs ?? 1000;
   const zapWindowMs = (options.zapWindowHours ?? 48) * 3600_000;
   const spool = openSpool(options.spoolDir);
+  const scanner = createScanPool(options.scanThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1)), (m) => log('warn', `mail: ${m}`));
   const indicators = new IndicatorSet();
   const client: PlatformClient | undefined = options.server && options.token ? createPlatformClient(options.server, options.token) : undefined;
   const outbox = createTelemetryOutbox({ client, dir: join(options.spoolDir, 'outbox'), log: (m) => log('warn', `mail: ${m}`) });
@@ -275,7 +281,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     const id = randomUUID();
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
-    const scan = await scanMessage(raw);
+    const scan = await scanner.scan(raw);
     if (scan.parseError) {
       log('warn', `mail: ${id} from ${session.remoteAddress} <${mailFrom}>: malformed MIME (${scan.parseError}); judged on its headers and envelope only`);
     }
@@ -366,6 +372,10 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(options.listen.port, options.listen.host, () => { server.server.off('error', reject); resolve(); });
+  }).catch(async (error: unknown) => {
+    await scanner.close();
+    indexLog.end();
+    throw error;
   });
   const port = (server.server.address() as { port: number }).port;
 
@@ -524,6 +534,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         waiting.clear();
         await Promise.all([...inflight]);
         transport.close();
+        await scanner.close();
         await feed?.close();
         await commands?.close();
         await outbox.close();
