@@ -21,7 +21,7 @@ import { createPosture, type Posture } from './posture/index.js';
 import { createAccess, type Access } from './identity/index.js';
 import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from './api/index.js';
 // detection: Sigma on every ingested row (subscribes to 'telemetry.ingested'), with Vigil's own rule pack
-import { createDetectionService, vigilRulePack, type DetectionService } from './detection/index.js';
+import { createDetectionService, readPlaceholders, vigilRulePack, type DetectionService } from './detection/index.js';
 import { registerDetectionRoutes } from './api/index.js';
 // hunting: KQL over the telemetry tables, custom detection rules
 import { createCustomDetections, createHuntingService, HUNTING_INDEXES, KQL_SQL_FUNCTIONS_MODULE, type HuntingService } from './hunting/index.js';
@@ -140,6 +140,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   }
   const detection = await createDetectionService({
     store, bus, rules: vigilRulePack(),
+    placeholders: config.sigmaPlaceholders === undefined ? undefined : readPlaceholders(config.sigmaPlaceholders),
     onError: (error, context) => app?.log.error({ err: error, ...context }, 'detection: a row failed in the engine'),
   });
   const hunting = createHuntingService({ store, defaultWindowDays: 30, timeoutMs: config.huntTimeoutMs, maxRows: 30_000 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,4 +37,20 @@ test('vigil with a bad option says which and exits 2', async () => {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 2);
   assert.match(err, /--port \/ VIGIL_PORT must be an integer/);
+});
+
+test('vigil serve with a broken placeholders file names the file and line, and exits 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  try {
+    const file = join(dir, 'placeholders.yml');
+    writeFileSync(file, 'Admins: [alice, bob]\nWorkstations:\n  nested: map\n');
+    const child = spawn(process.execPath, [VIGIL, 'serve', '--port', '0', '--data', dir, '--sigma-placeholders', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: %Workstations% must be a value or a list of values`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,13 +1,12 @@
 // `vigil scan <files|dirs…>`: offline Sigma detection over log files (evtx_dump JSON, canonical NDJSON,
 // Winlogbeat / NXLog / OTRF JSON lines), like Hayabusa or Chainsaw. A progress bar on a terminal,
 // then a summary table (rule, level, hits, author — DRL 1.1 requires the author); --json for machines.
-import { readFileSync } from 'node:fs';
-import { createDetectionEngine, readRuleFiles, scanFiles, vigilRulePack, type ScanProgress } from '../detection/index.js';
+import { createDetectionEngine, readPlaceholders, readRuleFiles, scanFiles, vigilRulePack, type PlaceholderValues, type ScanProgress } from '../detection/index.js';
 
-const USAGE = `usage: vigil scan [--rules <file|dir>]… [--placeholders <file.json>] [--json] [--show-errors] <file|dir>…
+const USAGE = `usage: vigil scan [--rules <file|dir>]… [--placeholders <file.yml|json>] [--json] [--show-errors] <file|dir>…
 
   --rules         Sigma rule files or folders (repeatable); default: Vigil's own rule pack
-  --placeholders  JSON object of Sigma |expand placeholder values, e.g. {"%Admins%": ["alice"]}
+  --placeholders  YAML or JSON file of Sigma |expand placeholder values, e.g. Admins: [alice, bob]
   --json          print the summary as JSON
   --show-errors   list rules that did not load and unreadable records
 `;
@@ -17,13 +16,13 @@ export async function runScan(argv: string[]): Promise<number> {
   const inputs: string[] = [];
   let json = false;
   let showErrors = false;
-  let placeholders: Record<string, string[]> = {};
+  let placeholders: PlaceholderValues = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--rules') rules.push(argv[++i] ?? '');
     else if (a === '--json') json = true;
     else if (a === '--show-errors') showErrors = true;
-    else if (a === '--placeholders') placeholders = JSON.parse(readFileSync(argv[++i] ?? '', 'utf8')) as Record<string, string[]>;
+    else if (a === '--placeholders') placeholders = readPlaceholders(argv[++i] ?? '');
     else if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
     else if (a.startsWith('--')) { process.stderr.write(`vigil scan: unknown option ${a}\n${USAGE}`); return 2; }
     else inputs.push(a);
@@ -32,7 +31,8 @@ export async function runScan(argv: string[]): Promise<number> {
 
   const engine = createDetectionEngine({ placeholders });
   const report = engine.load(rules.length ? readRuleFiles(rules) : vigilRulePack());
-  if (!json) process.stderr.write(`rules: ${report.loaded} loaded, ${report.failed.length} skipped\n`);
+  const waiting = report.rules.filter((r) => r.unresolvedPlaceholders);
+  if (!json) process.stderr.write(`rules: ${report.loaded} loaded, ${report.failed.length} skipped${waiting.length ? `, ${waiting.length} disabled until --placeholders gives ${[...new Set(waiting.flatMap((r) => r.unresolvedPlaceholders!))].join(', ')}` : ''}\n`);
   if (showErrors && !json) for (const f of report.failed) process.stderr.write(`  skipped ${f.file}:${f.line}:${f.column}: ${f.reason}\n`);
 
   const tty = process.stderr.isTTY && !json;

@@ -22,6 +22,7 @@ export interface VigilConfig {
   readonly adminToken: string | undefined;
   readonly huntingIndexes: boolean;
   readonly huntTimeoutMs: number;
+  readonly sigmaPlaceholders: string | undefined;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -35,5 +36,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'adminPassword', env: 'VIGIL_ADMIN_PASSWORD', flag: '--admin-password', default: '', description: 'Password of the first admin, created on first start (printed once when unset).' },
   { key: 'adminToken', env: 'VIGIL_ADMIN_TOKEN', flag: '--admin-token', default: '', description: 'A fixed admin API token for automation (unset: none).' },
   { key: 'huntingIndexes', env: 'VIGIL_HUNTING_INDEXES', flag: '--hunting-indexes', default: 'off', description: "'on' adds (DeviceName, Timestamp) and (FileName, Timestamp) indexes: summarize … by DeviceName / FileName over large tables reads them instead of sorting every row (bench:hunt's figure needs 'on'); about half the ingest rate into those tables." },
+  { key: 'sigmaPlaceholders', env: 'VIGIL_SIGMA_PLACEHOLDERS', flag: '--sigma-placeholders', default: '', description: 'YAML or JSON file of Sigma `|expand` placeholder values (`Admins: [alice, bob]`). Rules using a placeholder without values load disabled.' },
   { key: 'huntTimeoutMs', env: 'VIGIL_HUNT_TIMEOUT_MS', flag: '--hunt-timeout', default: '600000', description: 'A hunting query running longer is cancelled (Defender: 10 minutes).' },
 ];

@@ -49,5 +49,6 @@ export function resolveConfig(input: { env: Readonly<Record<string, string | und
     adminToken: orUndefined(raw('adminToken')),
     huntingIndexes: huntingIndexes === 'on',
     huntTimeoutMs: int('huntTimeoutMs', 1000, 24 * 3600 * 1000),
+    sigmaPlaceholders: orUndefined(raw('sigmaPlaceholders')),
   };
 }

@@ -122,3 +122,29 @@ detection:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('placeholders from the operator fill |expand; a rule missing one is listed disabled and refuses to be enabled', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  const bus = createMemoryBus();
+  const alerts: RaisedAlert[] = [];
+  bus.subscribe('alert.raised', ({ alert }) => { alerts.push(alert); }, { name: 'test' });
+  const rule = (id: string, placeholder: string) => ({
+    file: `${id}.yml`,
+    text: `title: Admin tool by a non-admin ${id}\nid: ${id}\nlogsource: { product: linux, category: process_creation }\ndetection:\n  sel: { FileName: invoice.bin }\n  admins: { AccountName|expand: '%${placeholder}%' }\n  condition: sel and not admins\n`,
+  });
+  const service = await createDetectionService({ bus, store, placeholders: { '%Admins%': ['root', 'bob'] }, rules: [rule('with-values', 'Admins'), rule('without-values', 'Operators')] });
+  try {
+    const listed = await service.listRules();
+    const waiting = listed.find((r) => r.key === 'without-values')!;
+    assert.equal(waiting.enabled, false);
+    assert.deepEqual(waiting.unresolvedPlaceholders, ['%Operators%']);
+    await assert.rejects(service.setRuleEnabled('without-values', true), (e: Error & { status?: number }) => e.status === 409 && /%Operators%/.test(e.message));
+    await bus.publish('telemetry.ingested', { table: 'DeviceProcessEvents', sensorId: 's1', rows: [usbRow, { ...usbRow, ReportId: 2, AccountName: 'bob' }] });
+    await bus.drain();
+    assert.deepEqual(alerts.map((a) => `${a.rule?.id} ${a.evidence.find((e) => e.kind === 'user')?.key}`), ['with-values alice']);
+  } finally {
+    service.close();
+    await bus.close();
+    await store.close();
+  }
+});

@@ -167,6 +167,10 @@ export async function createDetectionService(options: DetectionServiceOptions): 
     importRuleSources,
     listRules: async () => engine.rules().map(record),
     async setRuleEnabled(key, enabled) {
+      const unresolved = engine.rule(key)?.unresolvedPlaceholders;
+      if (enabled && unresolved) {
+        throw new DetectionError('placeholders_unresolved', 409, `rule ${key} needs values for ${unresolved.join(', ')} (the --sigma-placeholders file) before it can be enabled`);
+      }
       if (!engine.setEnabled(key, enabled)) throw new DetectionError('not_found', 404, `rule ${key} not found`);
       await db.updateTable('detection_rules').set({ enabled: enabled ? 1 : 0 }).where('key', '=', key).execute();
       return record(engine.rule(key)!);

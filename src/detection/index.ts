@@ -19,6 +19,7 @@ export type { ScanOptions, ScanProgress, ScanSummary, ScanFileResult, RuleHits }
 export { classifyRecord, toInput } from './scan/log-formats.js';
 export type { LogFormat } from './scan/log-formats.js';
 export { DetectionError } from './errors.js';
+export { readPlaceholders, parsePlaceholders, type PlaceholderValues } from './placeholders.js';
 export type { RuleProblem, RuleLocation } from './errors.js';
 
 import { readRuleFiles } from './detection-service.js';

@@ -9,7 +9,7 @@ import { compileCidr, parseIp } from './ip.js';
 import { compileLiteralSet, GROUP_MIN, plainShape } from './literal-set.js';
 import { regexLiterals } from './regex-literals.js';
 import {
-  base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
+  MissingPlaceholderError, base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
   parseSigmaString, plainText, requiredLiteral, windash, withWildcards, type SigmaString,
 } from './sigma-value.js';
 
@@ -66,6 +66,11 @@ export interface CompiledDetection {
 export interface CompileOptions {
   readonly fields: FieldTable;
   readonly placeholders: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Collects placeholders that have no configured values. When given, such a value compiles to no
+   * test (the rule is complete only once they are configured); when absent, the rule is rejected.
+   */
+  readonly missingPlaceholders?: Set<string>;
 }
 
 const TRANSFORMS = new Set(['windash', 'base64', 'base64offset', 'wide', 'utf16le', 'utf16be', 'utf16']);
@@ -291,7 +296,10 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
     const text = scalarText(v, vpath);
     let raws = [text];
     if (set.has('expand')) {
-      try { raws = expand(text, opts.placeholders); } catch (e) { fail((e as Error).message); }
+      try { raws = expand(text, opts.placeholders); } catch (e) {
+        if (e instanceof MissingPlaceholderError && opts.missingPlaceholders) { opts.missingPlaceholders.add(e.placeholder); raws = []; }
+        else fail((e as Error).message);
+      }
     }
     for (const raw of raws) {
       let strings: SigmaString[] = [parseSigmaString(raw)];

@@ -178,15 +178,20 @@ test('cidr: IPv4 and IPv6 ranges (spec example DestinationIp|cidr: 10.0.0.0/8)',
   assert.equal(m({ DestinationIp: '2001:db8::1' }), false);
 });
 
-test('expand: placeholders take their values from options; unknown ones reject the rule', () => {
+test('expand: placeholders take their values from options; a rule with unknown ones loads disabled and cannot be enabled', () => {
   const m = rule(`  a: { User|expand: '%Admins%' }\n  condition: a`, { placeholders: { '%Admins%': ['alice', 'bob'] } });
   assert.equal(m({ User: 'bob' }), true);
   assert.equal(m({ User: 'eve' }), false);
   const engine = createDetectionEngine();
-  const report = engine.load([{ file: 'p.yml', text: 'title: t\nlogsource: { product: windows, category: process_creation }\ndetection:\n  a: { User|expand: "%Nobody%" }\n  condition: a\n' }]);
-  assert.equal(report.loaded, 0);
-  assert.match(report.failed[0]!.reason, /%Nobody%/);
-  assert.equal(report.failed[0]!.line, 4);
+  const report = engine.load([{ file: 'p.yml', text: 'title: t\nid: p1\nlogsource: { product: windows, category: process_creation }\ndetection:\n  a: { User|expand: "%Nobody%" }\n  f: { User|expand: "%Admins%" }\n  condition: a and not f\n' }]);
+  assert.equal(report.loaded, 1);
+  assert.deepEqual(report.failed, []);
+  assert.deepEqual(report.rules[0]!.unresolvedPlaceholders, ['%Admins%', '%Nobody%']);
+  assert.equal(report.rules[0]!.enabled, false);
+  assert.match(report.warnings.map((w) => w.reason).join('\n'), /placeholder %Admins%, %Nobody% has no configured value/);
+  assert.equal(engine.setEnabled('p1', true), true);
+  assert.equal(engine.rule('p1')!.enabled, false);
+  assert.deepEqual(engine.evaluate(proc({ User: 'eve' })), [], 'a rule waiting for placeholder values never fires');
 });
 
 test('fieldref compares with another field; with neq, endswith, contains', () => {

@@ -48,6 +48,11 @@ export interface RuleInfo {
   readonly enabled: boolean;
   /** False when the logsource maps to no known event source (the rule loads but cannot fire). */
   readonly mapped: boolean;
+  /**
+   * `|expand` placeholders the configuration gives no values for: the rule is held, disabled, and
+   * cannot be enabled until they are configured.
+   */
+  readonly unresolvedPlaceholders?: readonly string[];
 }
 
 /** One detection: a rule (or correlation) and the event(s) that made it fire. */
@@ -72,7 +77,10 @@ export interface LoadReport {
 }
 
 export interface DetectionOptions {
-  /** Values for Sigma `|expand` placeholders, e.g. { "%Admins%": ["alice"] }. Unknown ones reject the rule. */
+  /**
+   * Values for Sigma `|expand` placeholders, e.g. { "%Admins%": ["alice"] }. A rule using one that has no
+   * values loads disabled, naming it (RuleInfo.unresolvedPlaceholders and a load warning).
+   */
   readonly placeholders?: Readonly<Record<string, readonly string[]>>;
   /** Rule products that run on canonical rows without `_Raw` (besides product-less rules). Default ['linux']. */
   readonly canonicalProducts?: readonly string[];
@@ -90,7 +98,7 @@ export interface DetectionEngine {
   flush(nowMs?: number): Match[];
   rules(): RuleInfo[];
   rule(key: string): RuleInfo | undefined;
-  /** Enable or disable a rule by key; returns false when no such rule. */
+  /** Enable or disable a rule by key; returns false when no such rule. A rule with unresolved placeholders stays disabled. */
   setEnabled(key: string, enabled: boolean): boolean;
   /** Remove a rule by key. */
   remove(key: string): boolean;
@@ -218,13 +226,14 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     }));
   }
 
-  function infoOf(doc: SigmaRuleDocument | SigmaCorrelationDocument, key: string, mapped: boolean): RuleInfo {
+  function infoOf(doc: SigmaRuleDocument | SigmaCorrelationDocument, key: string, mapped: boolean, unresolved?: readonly string[]): RuleInfo {
     return Object.freeze({
       key, kind: doc.type === 'rule' ? 'rule' : 'correlation', id: doc.id, name: doc.name, title: doc.title,
       description: doc.description, status: doc.status, level: doc.level ?? LEVEL_DEFAULT, author: doc.author,
       references: doc.references, tags: doc.tags, license: doc.license, falsepositives: doc.falsepositives,
       logsource: doc.type === 'rule' ? doc.logsource : undefined, file: doc.location.file, line: doc.location.line,
-      pack: doc.pack, enabled: true, mapped,
+      pack: doc.pack, enabled: unresolved === undefined, mapped,
+      ...(unresolved ? { unresolvedPlaceholders: unresolved } : {}),
     } satisfies RuleInfo);
   }
 
@@ -242,13 +251,16 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         const where = { file: doc.location.file, line: doc.location.line, column: doc.location.column, ruleId: doc.id, title: doc.title };
         try {
           if (doc.type === 'rule') {
-            const detection = compileDetection(doc.detection, doc.conditions, { fields, placeholders });
+            const missing = new Set<string>();
+            const detection = compileDetection(doc.detection, doc.conditions, { fields, placeholders, missingPlaceholders: missing });
+            const unresolved = missing.size > 0 ? [...missing].sort() : undefined;
             const windows = windowsTargets(doc.logsource);
             const canonical = canonicalTargets(doc.logsource);
             const canonicalOk = doc.logsource.product === undefined || canonicalProducts.has(doc.logsource.product);
             const mapped = windows.length > 0 || (canonicalOk && canonical.length > 0);
             if (rules.has(key) || correlations.has(key)) warnings.push({ ...where, reason: `duplicate rule key "${key}" replaced` });
-            const info = infoOf(doc, key, mapped);
+            const info = infoOf(doc, key, mapped, unresolved);
+            if (unresolved) warnings.push({ ...where, reason: `loaded disabled: placeholder ${unresolved.join(', ')} has no configured value (set it in the placeholders file)` });
             if (!mapped) warnings.push({ ...where, reason: `logsource ${JSON.stringify(doc.logsource)} maps to no known event source` });
             rules.set(key, { info, doc, detection, windows, canonical, canonicalOk, emit: true, order: order++ });
             loaded.push(info);
@@ -455,7 +467,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
 
   function setEnabled(key: string, enabled: boolean): boolean {
     const r = rules.get(key);
-    if (r) { r.info = Object.freeze({ ...r.info, enabled }); invalidate(); return true; }
+    if (r) { r.info = Object.freeze({ ...r.info, enabled: enabled && !r.info.unresolvedPlaceholders }); invalidate(); return true; }
     const c = correlations.get(key);
     if (c) { c.info = Object.freeze({ ...c.info, enabled }); invalidate(); return true; }
     return false;

@@ -149,6 +149,11 @@ export const encodeUtf16le = (s: SigmaString) => encodeParts(s, utf16le);
 export const encodeUtf16be = (s: SigmaString) => encodeParts(s, utf16be);
 export const encodeUtf16 = (s: SigmaString) => encodeParts(s, utf16le, '\xff\xfe');
 
+/** A `%name%` placeholder with no configured values. */
+export class MissingPlaceholderError extends Error {
+  constructor(readonly placeholder: string) { super(`placeholder ${placeholder} has no configured value`); }
+}
+
 /**
  * `expand`: replace `%name%` placeholders with each configured value (a value list, pySigma's
  * ValueListPlaceholderTransformation). `\%` is a literal percent sign. Unknown placeholders throw:
@@ -160,7 +165,7 @@ export function expand(raw: string, placeholders: Readonly<Record<string, readon
   if (!m) return [raw.replace(/\\%/g, '%')];
   const key = m[1]!;
   const values = placeholders[`%${key}%`] ?? placeholders[key];
-  if (!values) throw new Error(`placeholder %${key}% has no configured value`);
+  if (!values) throw new MissingPlaceholderError(`%${key}%`);
   const out: string[] = [];
   for (const v of values) {
     for (const rest of expand(raw.slice(m.index + m[0].length), placeholders)) {
