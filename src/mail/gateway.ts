@@ -5,12 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import nodemailer from 'nodemailer';
 import { createScanPool } from './scan-pool.js';
+import { createRelayClient } from './relay-client.js';
 import { listArea, openSpool, takeFrom, type SpoolMeta } from './spool.js';
 import {
   actionFor, DEFAULT_POLICY, IndicatorSet, judge, type FeedIndicator, type Judgement, type MailPolicy, type VerdictAction,
@@ -203,11 +202,19 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   indexLog.on('error', (error) => log('error', `mail: ZAP index ${indexFile}: ${error.message}`));
 
   // ---------- relay ----------
-  const transport = nodemailer.createTransport({
-    host: options.nextHop.host, port: options.nextHop.port, secure: false, pool: true, maxConnections: concurrency,
-    maxMessages: Infinity, tls: { rejectUnauthorized: false }, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000,
-    name,
+  const relayClient = createRelayClient({
+    target: options.nextHop, name, maxConnections: concurrency, connectionTimeoutMs: 10_000, socketTimeoutMs: 60_000,
   });
+  // Messages just accepted keep their bytes in memory for their first relay (up to 256 MiB in all), so the
+  // spool is read back only for retries and after a restart.
+  const inMemory = new Map<string, { meta: SpoolMeta; raw: Buffer }>();
+  let inMemoryBytes = 0;
+  const IN_MEMORY_LIMIT = 256 * 1024 * 1024;
+  const takeInMemory = (id: string) => {
+    const e = inMemory.get(id);
+    if (e) { inMemory.delete(id); inMemoryBytes -= e.raw.length; }
+    return e;
+  };
   const ready: string[] = [];
   const waiting = new Map<string, ReturnType<typeof setTimeout>>();
   let active = 0;
@@ -231,12 +238,13 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
   }
 
   async function relay(id: string): Promise<void> {
-    const entry = await spool.read('queue', id);
+    const entry = takeInMemory(id) ?? await spool.read('queue', id);
     if (!entry) return;
     const { meta, raw } = entry;
     try {
-      // The trace headers and the original bytes as one stream: no copy of the message.
-      await transport.sendMail({ envelope: { from: meta.mailFrom, to: [...meta.recipients] }, raw: Readable.from([Buffer.from(meta.prepend), raw], { objectMode: false }) });
+      // The trace headers, then the original bytes (not copied).
+      const result = await relayClient.send(meta.mailFrom, meta.recipients, Buffer.from(meta.prepend), raw);
+      for (const r of result.rejected) log('warn', `mail: ${id}: the next hop refused recipient ${r.recipient} (${r.reply}); relayed to the others`);
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;
       const message = (error as Error).message;
@@ -313,7 +321,10 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     await spool.put(action === 'quarantine' ? 'quarantine' : 'queue', meta, raw);
     for (const [t, r] of Object.entries(rows)) outbox.add(t, r);
     if (action === 'quarantine') log('info', `mail: ${id} quarantined (${judgement.verdict}: ${judgement.detections.map((d) => d.name).join('; ')})`);
-    else schedule(meta);
+    else {
+      if (inMemoryBytes + raw.length <= IN_MEMORY_LIMIT) { inMemory.set(id, { meta, raw }); inMemoryBytes += raw.length; }
+      schedule(meta);
+    }
     return id;
   }
 
@@ -533,7 +544,8 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         for (const t of waiting.values()) clearTimeout(t);
         waiting.clear();
         await Promise.all([...inflight]);
-        transport.close();
+        relayClient.close();
+        inMemory.clear();
         await scanner.close();
         await feed?.close();
         await commands?.close();
