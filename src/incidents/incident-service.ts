@@ -21,7 +21,7 @@ import { incidentMigrations } from './incident-tables.js';
 import { incidentDetail, listAlerts, listIncidents, resolveIncidentRow, type ListQuery, type Page } from './incident-queries.js';
 import { alertFromRow, commentFromRow, parseJson, suppressionFromRow, type AlertData } from './incident-rows.js';
 import { RiskTracker } from './risk-tracker.js';
-import { insertRows, statement, type Dialect } from './sql-batch.js';
+import { insertRows, statement, updateRows, type Dialect } from './sql-batch.js';
 import { compileSuppression, parseSuppressionInput, suppressionMatches, type CompiledSuppression } from './suppression.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -201,9 +201,15 @@ const ALERT_COLUMNS = [
   'detection_source', 'service_source', 'category', 'rule_id', 'dedup_key', 'count', 'first_activity', 'last_activity',
   'created_at', 'updated_at', 'resolved_at', 'suppressed', 'suppression_rule_id', 'data',
 ];
-const ENTITY_COLUMNS = ['alert_id', 'entity', 'kind', 'key', 'label', 'role'];
+const ENTITY_COLUMNS = ['entity', 'alert_id'];
 const ACTIVITY_COLUMNS = ['id', 'incident_id', 'alert_id', 'actor', 'action', 'details', 'at'];
 const RISK_COLUMNS = ['kind', 'key', 'level', 'active_alerts', 'reason', 'updated_at'];
+
+/**
+ * Entity kinds the tables index (incidents and alerts are filtered by device and user); the other kinds
+ * correlate in memory only, and their evidence stays in the alert's `data`.
+ */
+const listed = (kind: string) => kind === 'device' || kind === 'user';
 
 const OPEN_STATUSES: readonly IncidentStatus[] = ['active', 'inProgress'];
 const isOpen = (status: string) => status === 'active' || status === 'inProgress';
@@ -615,7 +621,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     addTraits(inc, raised.title, raised.detectionSource, raised.category, Array.isArray(raised.tactics) ? raised.tactics : []);
     for (const [ent, kind, key] of entities) {
       // Process keys are per event and always come with their device, so the table leaves them out.
-      if (addEntity(inc, ent, kind, key) && kind !== 'process') pending.index.push([ent, inc.id]);
+      if (addEntity(inc, ent, kind, key) && listed(kind)) pending.index.push([ent, inc.id]);
     }
     if (traitSize(inc) !== before || inc.title === '') regenerateTitle(inc);
   }
@@ -631,7 +637,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     unindex(source);
     for (const e of source.entities) {
       const [kind, ...rest] = e.split(':');
-      if (addEntity(target, e, kind, rest.join(':')) && kind !== 'process') pending.index.push([e, target.id]);
+      if (addEntity(target, e, kind, rest.join(':')) && listed(kind)) pending.index.push([e, target.id]);
     }
     for (const t of source.tactics) target.tactics.add(t);
     for (const s of source.sources) target.sources.add(s);
@@ -698,15 +704,14 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         String(r.detectionSource ?? ''), String(r.serviceSource ?? ''), String(r.category ?? ''), r.rule?.id ?? null, h.dedupKey,
         h.count, h.firstMs, h.lastMs, n.createdMs, h.updatedMs, null, h.suppressed ? 1 : 0, n.suppressionRuleId, JSON.stringify(data),
       ]);
-      for (const e of n.entities) if (e[1] === 'device' || e[1] === 'user') entityRows.push([h.id, ...e]);
+      // One row per listed entity and alert (an entity in two roles conflicts and is skipped the second time).
+      for (const e of n.entities) if (listed(e[1])) entityRows.push([e[0], h.id]);
     }
     out.push(...insertRows(dialect, { table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] }, alertRows));
-    out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ['entity', 'alert_id', 'role'] }, entityRows));
-    for (const a of p.dirtyAlerts.values()) {
-      out.push(statement(dialect,
-        'UPDATE "incident_alerts" SET "count" = ?, "first_activity" = ?, "last_activity" = ?, "updated_at" = ?, "incident_id" = ? WHERE "id" = ?',
-        [a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId, a.id]));
-    }
+    out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ENTITY_COLUMNS }, entityRows));
+    out.push(...updateRows(dialect, {
+      table: 'incident_alerts', key: 'id', columns: ['count', 'first_activity', 'last_activity', 'updated_at', 'incident_id'],
+    }, [...p.dirtyAlerts.values()].map((a) => [a.id, a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId])));
     out.push(...insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] }, p.index));
     out.push(...p.statements);
     out.push(...insertRows(dialect, { table: 'incident_activity', columns: ACTIVITY_COLUMNS }, p.activity));
@@ -845,7 +850,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     // The entity index follows the alerts.
     await tx.deleteFrom('incident_entity_index').where('incident_id', '=', id).execute();
     for (const q of insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] },
-      [...summary.entities].filter((e) => !e.startsWith('process:')).map((e) => [e, id]))) await tx.executeQuery(q);
+      [...summary.entities].filter((e) => e.startsWith('device:') || e.startsWith('user:')).map((e) => [e, id]))) await tx.executeQuery(q);
     const inc = open.get(id);
     if (inc && !inc.titleCustom) {
       regenerateTitle(inc);

@@ -74,7 +74,7 @@ export const incidentMigrations = (dialect: 'sqlite' | 'postgres'): readonly Mig
         .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
 
-      // entity → incidents that hold it: correlation looks entities up here instead of scanning alerts.
+      // entity → incidents that hold it (device and user filters; correlation keeps its own index in memory).
       await db.schema.createTable('incident_entity_index')
         .addColumn('entity', 'text', (c) => c.notNull())
         .addColumn('incident_id', 'text', (c) => c.notNull())
@@ -128,6 +128,25 @@ export const incidentMigrations = (dialect: 'sqlite' | 'postgres'): readonly Mig
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('incident_risk_pk', ['kind', 'key'])
         .execute();
+    },
+  },
+  {
+    version: 2,
+    name: 'alert entities slimmed to (entity, alert_id); kind, key, label and role are in the alert data',
+    async up(db) {
+      // Only "alerts on this device / user" reads this table; the narrower rows halve the pages each batch of alerts touches.
+      await db.schema.createTable('incident_alert_entities_v2')
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('alert_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_alert_entities_v2_pk', ['entity', 'alert_id'])
+        .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
+        .execute();
+      await sql`INSERT INTO "incident_alert_entities_v2" ("entity", "alert_id")
+        SELECT DISTINCT "entity", "alert_id" FROM "incident_alert_entities"`.execute(db);
+      await db.schema.dropTable('incident_alert_entities').execute();
+      await db.schema.alterTable('incident_alert_entities_v2').renameTo('incident_alert_entities').execute();
+      // The entity index serves the device and user filters only; other kinds correlate in memory.
+      await sql`DELETE FROM "incident_entity_index" WHERE "entity" NOT LIKE 'device:%' AND "entity" NOT LIKE 'user:%'`.execute(db);
     },
   },
 ];

@@ -55,3 +55,37 @@ export function statement(dialect: Dialect, text: string, params: readonly unkno
   let n = 0;
   return CompiledQuery.raw(text.replace(/\?/g, () => `$${++n}`), [...params]);
 }
+
+export interface UpdateSpec {
+  readonly table: string;
+  /** The column that finds each row (first value of each row). */
+  readonly key: string;
+  /** The columns set from the rest of each row's values, in order. */
+  readonly columns: readonly string[];
+}
+
+/**
+ * Updates many rows by key, each with its own values: on SQLite one `UPDATE … FROM (VALUES …)` per chunk
+ * (SQLite 3.33+; a VALUES list names its columns column1, column2, …). PostgreSQL would need typed VALUES,
+ * so there each row is its own statement.
+ */
+export function updateRows(dialect: Dialect, spec: UpdateSpec, rows: readonly (readonly unknown[])[]): CompiledQuery[] {
+  if (rows.length === 0) return [];
+  const width = spec.columns.length + 1;
+  const sets = spec.columns.map((c, i) => `${q(c)} = v.column${i + 2}`).join(', ');
+  if (dialect !== 'sqlite') {
+    const text = `UPDATE ${q(spec.table)} SET ${spec.columns.map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(spec.key)} = ?`;
+    return rows.map((row) => statement(dialect, text, [...row.slice(1), row[0]]));
+  }
+  const per = Math.max(1, Math.floor(MAX_PARAMS / width));
+  const out: CompiledQuery[] = [];
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    const params: unknown[] = [];
+    for (const row of chunk) for (const v of row) params.push(v);
+    out.push(CompiledQuery.raw(
+      `UPDATE ${q(spec.table)} SET ${sets} FROM (VALUES ${placeholders(dialect, chunk.length, width)}) AS v WHERE ${q(spec.table)}.${q(spec.key)} = v.column1`,
+      params));
+  }
+  return out;
+}
