@@ -105,7 +105,11 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
       else delta[s * K + k] = delta[f * K + k]!;
     }
   }
-  const owners = own.map((o) => Int32Array.from(o));
+  // Owners of every state in one flat list: state s owns ownerList[ownerStart[s] .. ownerStart[s + 1]).
+  const ownerStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) ownerStart[i + 1] = ownerStart[i]! + own[i]!.length;
+  const ownerList = new Int32Array(ownerStart[n]!);
+  for (let i = 0; i < n; i++) ownerList.set(own[i]!, ownerStart[i]!);
   const minLength = literals.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
   return {
     states: n,
@@ -121,10 +125,9 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
         else k = high.get(c) ?? 0;
         s = delta[s * K + k]!;
         if (hasOut[s] === 1) {
-          let t = owners[s]!.length > 0 ? s : dict[s]!;
+          let t = ownerStart[s + 1]! > ownerStart[s]! ? s : dict[s]!;
           while (t >= 0) {
-            const o = owners[t]!;
-            for (let j = 0; j < o.length; j++) hit(o[j]!);
+            for (let j = ownerStart[t]!, end = ownerStart[t + 1]!; j < end; j++) hit(ownerList[j]!);
             t = dict[t]!;
           }
         }
