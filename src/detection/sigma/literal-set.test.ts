@@ -28,6 +28,14 @@ test('a grouped set matches exactly what the patterns match one by one', () => {
   for (const t of no) assert.equal(match(t), false, t);
 });
 
+test('very long substrings are found by a window of each and confirmed whole', () => {
+  const long = 'x'.repeat(70_000);
+  const match = compileLiteralSet([`${long}a`, `${long}b`, 'c1', 'c2', 'c3', 'c4'].map((literal) => ({ kind: 'contains' as const, literal })));
+  assert.equal(match(`--${long}b--`), true);
+  assert.equal(match(`--${long.slice(1)}b--`), false);
+  assert.equal(match('c3'), true);
+});
+
 test('a few substrings are tested without an automaton, with the same answers', () => {
   const match = compileLiteralSet(['abc', 'xyz'].map((literal) => ({ kind: 'contains' as const, literal })));
   assert.equal(match('--abc--'), true);

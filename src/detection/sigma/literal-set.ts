@@ -2,7 +2,7 @@
 // together: exact values by one hash lookup, prefixes and suffixes by one lookup per distinct
 // length, and substrings by one Aho-Corasick pass with a confirming `includes` on each hit.
 // Input text is already lower-cased, like the patterns.
-import { buildAutomata } from './prefilter.js';
+import { buildAutomata, selectiveWindow } from './prefilter.js';
 import type { SigmaString } from './sigma-value.js';
 
 /** Below this many patterns, separate tests are as fast as the grouped one. */
@@ -35,7 +35,8 @@ export function compileLiteralSet(patterns: readonly { kind: Kind; literal: stri
   const contains = [...new Set(of('contains'))];
   // A contained empty literal matches everything; an empty prefix or suffix too.
   if (contains.includes('') || prefix.set.has('') || suffix.set.has('')) return () => true;
-  const automata = contains.length > GROUP_MIN ? buildAutomata(contains.map((literal, owner) => ({ literal, owner }))) : [];
+  // The automaton looks for a window of each literal (bounded size); `includes` confirms the whole literal.
+  const automata = contains.length > GROUP_MIN ? buildAutomata(contains.map((literal, owner) => ({ literal: selectiveWindow(literal), owner }))) : [];
   let current = '';
   let found = false;
   const confirm = (owner: number) => { if (!found && current.includes(contains[owner]!)) found = true; };

@@ -35,17 +35,25 @@ export function selectiveWindow(literal: string, width = 64): string {
 const DISTINCT = new Set([...'abcdefghijklmnopqrstuvwxyz0123456789 \\/.-_:=\'"'].map((c) => c.charCodeAt(0)));
 const MAX_STATES = 65_535;
 
-/** Automata over the literals, split so that each fits 16-bit state numbers. */
-export function buildAutomata(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton[] {
-  const out: LiteralAutomaton[] = [];
-  let chunk: { literal: string; owner: number }[] = [];
-  let size = 1;
-  for (const l of literals) {
-    if (size + l.literal.length > MAX_STATES && chunk.length) { out.push(buildAutomaton(chunk)); chunk = []; size = 1; }
-    chunk.push(l); size += l.literal.length;
+/** Trie states the literals need (shared prefixes counted once). */
+function trieSize(literals: ReadonlyArray<{ readonly literal: string }>): number {
+  const sorted = literals.map((l) => l.literal).sort();
+  let states = 1;
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i - 1] ?? '';
+    const b = sorted[i]!;
+    let common = 0;
+    while (common < a.length && common < b.length && a.charCodeAt(common) === b.charCodeAt(common)) common++;
+    states += b.length - common;
   }
-  if (chunk.length) out.push(buildAutomaton(chunk));
-  return out;
+  return states;
+}
+
+/** As few automata over the literals as fit 16-bit state numbers (one, usually): each scan costs a pass over the text. */
+export function buildAutomata(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton[] {
+  if (literals.length <= 1 || trieSize(literals) <= MAX_STATES) return [buildAutomaton(literals)];
+  const half = literals.length >> 1;
+  return [...buildAutomata(literals.slice(0, half)), ...buildAutomata(literals.slice(half))];
 }
 
 export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
