@@ -100,12 +100,15 @@ export class EventContext implements FieldAccess {
   /**
    * Calls `f` with every string value of the event (arrays element-wise), without allocating a list.
    * Numbers are passed as text only when `numbers` is set and their text can be `minLength` long.
+   * `skipRaw` names raw-event fields the caller has already seen (ignored for canonical rows).
    */
-  forEachValue(f: (s: string) => void, minLength = 1, numbers = true): void {
-    if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
+  forEachValue(f: (s: string) => void, minLength = 1, numbers = true, skipRaw: ReadonlySet<string> | null = null): void {
     const src = this.raw ?? this.row;
+    const skip = this.raw !== null ? skipRaw : null;
+    if (this.kwCased !== null && skip === null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
     const shortest = 10 ** (minLength - 2);
     for (const k in src) {
+      if (skip !== null && skip.has(k)) continue;
       const v = src[k];
       if (typeof v === 'string') { if (v.length >= minLength) f(v); }
       else if (typeof v === 'number') {

@@ -225,6 +225,19 @@ test('keywords search every field; |all ANDs them', () => {
   assert.equal(all({ CommandLine: 'alpha' }), false);
 });
 
+test('a keyword inside a field that other rules also look at is still found', () => {
+  const engine = createDetectionEngine();
+  const text = (id: string, detection: string) => `title: ${id}\nid: ${id}\nlogsource: { category: process_creation, product: windows }\ndetection:\n${detection}\n`;
+  engine.load([
+    { file: 'k.yml', text: `title: k\nid: k\nlogsource: { product: windows }\ndetection:\n  keywords: ['sekurlsa::', 'lsadump::']\n  condition: keywords\n` },
+    { file: 'c.yml', text: text('c', `  sel: { CommandLine|contains: ' -encodedcommand ' }\n  condition: sel`) },
+  ]);
+  const fired = (fields: Record<string, unknown>) => engine.evaluate(proc(fields)).map((m) => m.rule.key).sort();
+  assert.deepEqual(fired({ CommandLine: 'x.exe "SEKURLSA::logonpasswords" exit' }), ['k']);
+  assert.deepEqual(fired({ CommandLine: 'p.exe -EncodedCommand AAA', Description: 'lsadump::sam' }), ['c', 'k']);
+  assert.deepEqual(fired({ CommandLine: 'p.exe', Description: 'nothing' }), []);
+});
+
 test('keywords also search numeric fields, as their text, and long keyword lists match like short ones', () => {
   const port = rule(`  keywords: ['4444', '-1']\n  condition: keywords`);
   assert.equal(port({ DestinationPort: 4444 }), true);

@@ -139,6 +139,8 @@ interface Bucket {
     readonly automaton: LiteralAutomaton | null;
     readonly exact: ReadonlyMap<string, readonly number[]> | null;
     readonly tail: ReadonlyMap<string, readonly number[]> | null;
+    /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
+    readonly skip: ReadonlySet<string> | null;
   }[];
   readonly stamp: Uint32Array;
   gen: number;
@@ -352,12 +354,24 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         else idx.contains.push({ literal: selectiveWindow(lit), owner: i });
       }
     });
+    // Keyword literals also go into each field automaton that exists anyway, so a raw event's long
+    // fields (command lines, paths) are scanned once; the keyword pass skips those fields.
+    const keywords = perField.get(ANY_FIELD)?.contains ?? [];
+    const merged = new Set<string>();
+    if (keywords.length > 0) {
+      for (const [field, idx] of perField) {
+        if (field === ANY_FIELD || idx.contains.length === 0) continue;
+        idx.contains.push(...keywords);
+        merged.add(fields.names[field]!);
+      }
+    }
     const automata = [...perField].flatMap(([field, idx]) => {
       const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
       return autos.map((automaton, i) => ({
         field, automaton,
         exact: i === 0 && idx.exact.size ? idx.exact : null,
         tail: i === 0 && idx.tail.size ? idx.tail : null,
+        skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
       }));
     });
     const stamp = new Uint32Array(entries.length);
@@ -420,9 +434,9 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     const cand = bucket.candidates;
     cand.length = 0;
     const hit = bucket.hit;
-    for (const { field, automaton, exact, tail } of bucket.automata) {
+    for (const { field, automaton, exact, tail, skip } of bucket.automata) {
       if (field === ANY_FIELD) {
-        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength, automaton.numeric);
+        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength, automaton.numeric, skip);
         continue;
       }
       if (automaton !== null) {
