@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { createScanPool } from './scan-pool.js';
 import { createRelayClient } from './relay-client.js';
+import { useFastDataScan } from './smtp-data-scan.js';
 import { listArea, openSpool, takeFrom, type SpoolMeta } from './spool.js';
 import {
   actionFor, DEFAULT_POLICY, IndicatorSet, judge, type FeedIndicator, type Judgement, type MailPolicy, type VerdictAction,
@@ -328,6 +329,8 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     return id;
   }
 
+  // smtp-server's DATA reader with native searches instead of a byte loop (same logic; its version is checked).
+  if (!useFastDataScan()) log('info', 'mail: smtp-server is not the version the native-search DATA reader was written for; its own is used');
   const perIp = new Map<string, number>();
   const perSession = new Map<string, number>();
   const tls = options.tls === false ? undefined : options.tls ?? ensureTls(options.spoolDir, name, log);

@@ -7,7 +7,7 @@
 // File work is asynchronous (libuv's pool) so that many connections' fsyncs overlap, and the folder fsyncs
 // of concurrent writers are coalesced into one.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type SpoolArea = 'queue' | 'quarantine' | 'failed';
@@ -26,6 +26,10 @@ export interface SpoolMeta {
   lastError?: string;
   /** Telemetry, ZAP index entry and anything else the gateway needs after a restart. */
   readonly extra: Record<string, unknown>;
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
 }
 
 async function writeDurable(file: string, data: Buffer | string): Promise<void> {
@@ -101,9 +105,9 @@ export function openSpool(dir: string): Spool {
       } catch { return undefined; }
     },
     async remove(area, id) {
-      // Metadata first: a body left behind is dropped at the next start.
-      await rm(path(area, id, 'json'), { force: true });
-      await rm(path(area, id, 'eml'), { force: true });
+      // Metadata first: a body left behind is dropped at the next start. (unlink, not rm: no lstat first.)
+      await unlink(path(area, id, 'json')).catch(ignoreMissing);
+      await unlink(path(area, id, 'eml')).catch(ignoreMissing);
     },
     async move(from, to, id) {
       await rename(path(from, id, 'eml'), path(to, id, 'eml'));
