@@ -29,6 +29,21 @@ test('has_any and has_all take lists and let-bound dynamic arrays', async () => 
   assert.deepEqual(await rows(`${data} | where s has_any ("us")`), []);
 });
 
+test('has_any and has_all keep term semantics with their substring prefilter', async () => {
+  const data = 'datatable(s:string)["Invoke-Mimikatz -x", "mimikatzish", "copy 100% done", "a_b c", "ÉTÉ chaud", ""]';
+  // A substring that is not a whole term does not match; case does not matter.
+  assert.deepEqual(await rows(`${data} | where s has_any ("MIMIKATZ", "zzz")`), [['Invoke-Mimikatz -x']]);
+  assert.deepEqual(await rows(`${data} | where s has_all ("invoke", "mimikatz")`), [['Invoke-Mimikatz -x']]);
+  assert.deepEqual(await rows(`${data} | where s has_all ("invoke", "chaud")`), []);
+  // LIKE wildcards in a term are literal characters.
+  assert.deepEqual(await rows(`${data} | where s has_any ("100%", "a_b")`), [['copy 100% done'], ['a_b c']]);
+  assert.deepEqual(await rows(`${data} | where s has_any ("a%b")`), []);
+  // Non-ASCII terms fold case as Kusto does (LIKE would not), so they skip the prefilter.
+  assert.deepEqual(await rows(`${data} | where s has_any ("été")`), [['ÉTÉ chaud']]);
+  assert.deepEqual(await rows(`${data} | where s !has_any ("mimikatz", "chaud") | count`), [[4]]);
+  assert.match(t.hunting.compile(`${data} | where s has_any ("mimikatz", "x")`).sql, /LIKE '%mimikatz%'.*\) OR .*LIKE '%x%'.*\)\) AND kql_has_any\(/);
+});
+
 test('string operators are case-insensitive unless _cs; == is case-sensitive', async () => {
   const data = 'datatable(s:string)["PowerShell.exe", "powershell.exe", "cmd.exe"]';
   assert.deepEqual(await rows(`${data} | where s == "powershell.exe"`), [['powershell.exe']]);

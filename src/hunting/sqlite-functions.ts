@@ -452,15 +452,18 @@ export function registerKqlSqliteFunctions(db: BetterSqlite3.Database): void {
   fn('has_cs', (h, n) => b(hasTerm(h, n, true)));
   fn('hasprefix', (h, n, cs) => b(hasPrefix(h, n, cs === 1, false)));
   fn('hassuffix', (h, n, cs) => b(hasPrefix(h, n, cs === 1, true)));
+  // The haystack is lower-cased once per row, not once per term.
+  const lowerLists = cache<string[]>(256);
+  const lowerList = (v: unknown): string[] => lowerLists.get(String(v), () => list(v).map((x) => x.toLowerCase()));
   fn('has_any', (h, l) => {
     if (h === null || h === undefined) return 0;
-    const hs = String(h);
-    for (const t of list(l)) if (hasTerm(hs, t)) return 1;
+    const hs = String(h).toLowerCase();
+    for (const t of lowerList(l)) if (hasTerm(hs, t, true)) return 1;
     return 0;
   });
   fn('has_all', (h, l) => {
-    const hs = String(h ?? '');
-    for (const t of list(l)) if (!hasTerm(hs, t)) return 0;
+    const hs = String(h ?? '').toLowerCase();
+    for (const t of lowerList(l)) if (!hasTerm(hs, t, true)) return 0;
     return 1;
   });
   fn('regex_match', (s, p) => {
