@@ -366,11 +366,12 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      // Past the size limit the rest is read and dropped (the message is refused at its end).
+      stream.on('data', (c: Buffer) => { if (!stream.sizeExceeded) chunks.push(c); });
       stream.on('error', (e) => cb(e));
       stream.on('end', () => {
         if (stream.sizeExceeded) { cb(new SmtpError(552, `5.3.4 Message larger than ${maxBytes} bytes`)); return; }
-        accept(session, Buffer.concat(chunks)).then(
+        accept(session, scanner.join(chunks)).then(
           (id) => cb(null, `2.0.0 Ok: queued as ${id}`),
           (error) => {
             if (error instanceof SmtpError) cb(error);

@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import { scanMessage, type ScannedMessage } from './scanner.js';
 
 export interface ScanPool {
+  /** The message's bytes in one buffer; in memory shared with the threads when there are any (no copy to scan). */
+  join(chunks: readonly Buffer[]): Buffer;
   scan(raw: Buffer): Promise<ScannedMessage>;
   close(): Promise<void>;
 }
@@ -23,7 +25,7 @@ function spawn(): Worker {
 
 /** `threads` 0 scans on the calling thread. */
 export function createScanPool(threads: number, log: (message: string) => void): ScanPool {
-  if (threads <= 0) return { scan: scanMessage, close: async () => {} };
+  if (threads <= 0) return { join: (chunks) => Buffer.concat(chunks), scan: scanMessage, close: async () => {} };
   let closing = false;
   let seq = 0;
   let failedUnanswered = 0;
@@ -57,6 +59,14 @@ export function createScanPool(threads: number, log: (message: string) => void):
   };
   for (let i = 0; i < threads; i++) pool.push(start());
   return {
+    join(chunks) {
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      const raw = Buffer.from(new SharedArrayBuffer(total));
+      let at = 0;
+      for (const c of chunks) { c.copy(raw, at); at += c.length; }
+      return raw;
+    },
     scan(raw) {
       if (closing || pool.length === 0) return scanMessage(raw);
       let t = pool[0];
@@ -65,7 +75,7 @@ export function createScanPool(threads: number, log: (message: string) => void):
       return new Promise<ScannedMessage>((resolve) => {
         t.pending.set(id, { raw, resolve });
         t.worker.ref();
-        // The bytes are copied to the thread (structured clone); the gateway keeps its own for the spool and relay.
+        // Bytes in a SharedArrayBuffer (join) reach the thread without a copy; others are copied.
         t.worker.postMessage({ id, raw });
       });
     },
