@@ -178,16 +178,18 @@ interface Pending {
   newAlerts: Map<string, NewAlert>;
   dirtyAlerts: Map<string, HotAlert>;
   index: [string, string][];
-  statements: CompiledQuery[];
+  /** Merged incidents: their stored alerts move to the target (the final one, when merges chain within a batch). */
+  moves: Map<string, OpenIncident>;
   activity: unknown[][];
   risk: Map<string, unknown[]>;
   /** Coalesced updates (dedup counts, alerts joining an incident), published after the write. */
-  countEvents: Map<string, IncidentEvent>;
+  /** Alerts counted again, and incidents alerts joined (with the last alert that joined); their events are made when the batch is written. */
+  countEvents: Map<HotAlert | OpenIncident, string | null>;
   size: number;
 }
 
 const emptyPending = (): Pending => ({
-  incidents: new Map(), newAlerts: new Map(), dirtyAlerts: new Map(), index: [], statements: [], activity: [],
+  incidents: new Map(), newAlerts: new Map(), dirtyAlerts: new Map(), index: [], moves: new Map(), activity: [],
   risk: new Map(), countEvents: new Map(), size: 0,
 });
 
@@ -245,6 +247,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const deviceRisk = new RiskTracker();
   const userRisk = new RiskTracker();
   const riskInfo = new Map<string, { reason: string; updatedMs: number }>();
+  const tacticKeys = new Map<string, string>();
   let suppressions: CompiledSuppression[] = [];
   const watchers = new Set<(event: IncidentEvent) => void>();
   const counters = { alerts: 0, deduplicated: 0, suppressed: 0, incidents: 0, merges: 0 };
@@ -364,9 +367,19 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   // ---------- memory helpers ----------
 
+  /** tacticKey, remembered for the few dozen spellings alerts repeat (bounded). */
+  function tacticOf(raw: string): string {
+    let key = tacticKeys.get(raw);
+    if (key === undefined) {
+      if (tacticKeys.size >= 1024) tacticKeys.clear();
+      tacticKeys.set(raw, key = tacticKey(raw));
+    }
+    return key;
+  }
+
   function addTraits(inc: OpenIncident, title: string, source: string, category: string, tactics: readonly string[]) {
-    for (const t of tactics) inc.tactics.add(tacticKey(t));
-    if (category) inc.tactics.add(tacticKey(category));
+    for (const t of tactics) inc.tactics.add(tacticOf(t));
+    if (category) inc.tactics.add(tacticOf(category));
     if (inc.titles.length < 2 && !inc.titles.includes(title)) inc.titles.push(title);
     inc.sources.add(source);
   }
@@ -444,16 +457,22 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
    * Adds or removes one active alert from the risk of its impacted devices and users; emits each change.
    * Only level changes are written (with the active-alert count at that moment); counts are rebuilt at start.
    */
-  function adjustRisk(a: HotAlert, delta: 1 | -1, reason: string, events: IncidentEvent[]) {
+  function adjustRisk(a: HotAlert, delta: 1 | -1, why: string | (() => string), events: IncidentEvent[]) {
+    // Most alerts change no level: the reason is only put into words for a change.
+    let reason = typeof why === 'string' ? why : undefined;
     for (const d of a.devices) {
       const change = deviceRisk.adjust(d, a.severity, delta);
-      if (change) queueRisk('device', d, reason);
-      if (change) events.push({ type: 'device.risk-changed', payload: { deviceId: d, old: change.old, new: change.new, reason } });
+      if (!change) continue;
+      reason ??= (why as () => string)();
+      queueRisk('device', d, reason);
+      events.push({ type: 'device.risk-changed', payload: { deviceId: d, old: change.old, new: change.new, reason } });
     }
     for (const u of a.users) {
       const change = userRisk.adjust(u, a.severity, delta);
-      if (change) queueRisk('user', u, reason);
-      if (change) events.push({ type: 'user.risk-changed', payload: { userId: u, old: change.old, new: change.new, reason } });
+      if (!change) continue;
+      reason ??= (why as () => string)();
+      queueRisk('user', u, reason);
+      events.push({ type: 'user.risk-changed', payload: { userId: u, old: change.old, new: change.new, reason } });
     }
   }
 
@@ -506,10 +525,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if (firstMs < prev.firstMs) prev.firstMs = firstMs;
       prev.updatedMs = at;
       if (!pending.newAlerts.has(prev.id) && !pending.dirtyAlerts.has(prev.id)) { pending.dirtyAlerts.set(prev.id, prev); pending.size++; }
-      pending.countEvents.set(prev.id, {
-        type: 'alert.updated',
-        payload: { alertId: prev.id, incidentId: prev.incidentId ?? '', changes: { count: prev.count, lastActivityDateTime: new Date(prev.lastMs).toISOString() } },
-      });
+      pending.countEvents.set(prev, null);
       counters.deduplicated++;
       const inc = prev.incidentId ? open.get(prev.incidentId) : undefined;
       if (inc && lastMs > inc.lastMs) { inc.lastMs = lastMs; inc.updatedMs = at; markIncident(inc); }
@@ -587,13 +603,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       events.push({ type: 'incident.created', payload: { incidentId: target.id } });
     } else {
       // One update per incident per write: a burst of alerts joining it is one event, sent once it is stored.
-      pending.countEvents.set(`incident:${target.id}`, {
-        type: 'incident.updated',
-        payload: { incidentId: target.id, changes: { alertAdded: alert.id, severity: target.severity, alertCount: target.alertCount, displayName: target.title } },
-      });
+      pending.countEvents.set(target, alert.id);
     }
     events.push({ type: 'alert.updated', payload: { alertId: alert.id, incidentId: target.id, changes: { created: true, severity: alert.severity } } });
-    adjustRisk(alert, 1, `alert ${alert.id} (${alert.severity}): ${raised.title}`, events);
+    adjustRisk(alert, 1, () => `alert ${alert.id} (${alert.severity}): ${raised.title}`, events);
 
     if (++sinceSweep >= 10_000) sweep();
   }
@@ -636,8 +649,9 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     }
     unindex(source);
     for (const e of source.entities) {
-      const [kind, ...rest] = e.split(':');
-      if (addEntity(target, e, kind, rest.join(':')) && listed(kind)) pending.index.push([e, target.id]);
+      const colon = e.indexOf(':');
+      const kind = e.slice(0, colon);
+      if (addEntity(target, e, kind, e.slice(colon + 1)) && listed(kind)) pending.index.push([e, target.id]);
     }
     for (const t of source.tactics) target.tactics.add(t);
     for (const s of source.sources) target.sources.add(s);
@@ -658,7 +672,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     open.delete(source.id);
     markIncident(source);
     markIncident(target);
-    pending.statements.push(statement(dialect, 'UPDATE "incident_alerts" SET "incident_id" = ? WHERE "incident_id" = ?', [target.id, source.id]));
+    pending.moves.set(source.id, target);
     pending.activity.push(activityRow(target.id, null, actor, 'merged', { sourceId: source.id }, at));
     pending.activity.push(activityRow(source.id, null, actor, 'redirected', { targetId: target.id }, at));
     counters.merges++;
@@ -713,7 +727,13 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       table: 'incident_alerts', key: 'id', columns: ['count', 'first_activity', 'last_activity', 'updated_at', 'incident_id'],
     }, [...p.dirtyAlerts.values()].map((a) => [a.id, a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId])));
     out.push(...insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] }, p.index));
-    out.push(...p.statements);
+    const moves: unknown[][] = [];
+    for (const [sourceId, first] of p.moves) {
+      let target = first;
+      for (let next = p.moves.get(target.id); next; next = p.moves.get(target.id)) target = next;
+      moves.push([sourceId, target.id]);
+    }
+    out.push(...updateRows(dialect, { table: 'incident_alerts', key: 'incident_id', columns: ['incident_id'] }, moves));
     out.push(...insertRows(dialect, { table: 'incident_activity', columns: ACTIVITY_COLUMNS }, p.activity));
     out.push(...insertRows(dialect, { table: 'incident_risk', columns: RISK_COLUMNS, conflict: ['kind', 'key'], update: RISK_COLUMNS.slice(2) }, [...p.risk.values()]));
     return out;
@@ -724,6 +744,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (pending.size === 0) return;
     const batch = pending;
     pending = emptyPending();
+    const coalesced = coalescedEvents(batch);
     const queries = buildWrites(batch);
     flushing = (async () => {
       try {
@@ -733,7 +754,26 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       }
     })();
     await flushing;
-    if (batch.countEvents.size > 0) await publish([...batch.countEvents.values()]);
+    if (coalesced.length > 0) await publish(coalesced);
+  }
+
+  /** The batch's coalesced updates as they stand when it is written (published once it is stored). */
+  function coalescedEvents(batch: Pending): IncidentEvent[] {
+    const out: IncidentEvent[] = [];
+    for (const [item, alertId] of batch.countEvents) {
+      if ('alertIds' in item) {
+        out.push({
+          type: 'incident.updated',
+          payload: { incidentId: item.id, changes: { alertAdded: alertId, severity: item.severity, alertCount: item.alertCount, displayName: item.title } },
+        });
+      } else {
+        out.push({
+          type: 'alert.updated',
+          payload: { alertId: item.id, incidentId: item.incidentId ?? '', changes: { count: item.count, lastActivityDateTime: new Date(item.lastMs).toISOString() } },
+        });
+      }
+    }
+    return out;
   }
 
   function scheduleFlush() {

@@ -11,11 +11,15 @@ const MAX_PARAMS = 30_000;
 const q = (name: string) => `"${name}"`;
 
 function placeholders(dialect: Dialect, rows: number, cols: number): string {
+  if (dialect === 'sqlite') {
+    const one = `(${'?,'.repeat(cols - 1)}?)`;
+    return `${`${one},`.repeat(rows - 1)}${one}`;
+  }
   const parts: string[] = [];
   let n = 0;
   for (let r = 0; r < rows; r++) {
     const one: string[] = [];
-    for (let c = 0; c < cols; c++) one.push(dialect === 'sqlite' ? '?' : `$${++n}`);
+    for (let c = 0; c < cols; c++) one.push(`$${++n}`);
     parts.push(`(${one.join(',')})`);
   }
   return parts.join(',');
