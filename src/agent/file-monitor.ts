@@ -50,7 +50,10 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
   const watchers = new Map<string, FSWatcher>();
   const known = new Map<string, Known>();
   const vanished = new Map<string, { path: string; at: number }>(); // dev:ino → where it was
-  const timers = new Map<string, { timer: NodeJS.Timeout; first: number }>();
+  // Paths waiting for their writes to settle, in the order they are due (every (re)schedule appends with the
+  // same delay), swept by one timer: two or three inotify events per new file need no timer each.
+  const timers = new Map<string, { due: number; first: number }>();
+  let sweepTimer: NodeJS.Timeout | undefined;
   const queue: string[] = [];
   const queued = new Set<string>();
   let dropped = 0;
@@ -101,13 +104,23 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
 
   function schedule(path: string) {
     if (closed || isExcluded(path)) return;
-    const now = Date.now();
+    const now = performance.now();
     const existing = timers.get(path);
     // Wait for writes to settle, but never more than 10 settle periods for a file written continuously.
     if (existing && now - existing.first > settleMs * 10) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => { timers.delete(path); enqueue(path); }, settleMs);
-    timers.set(path, { timer, first: existing?.first ?? now });
+    if (existing) timers.delete(path); // appended again below, with the latest due time
+    timers.set(path, { due: now + settleMs, first: existing?.first ?? now });
+    sweepTimer ??= setTimeout(sweep, settleMs);
+  }
+
+  function sweep() {
+    sweepTimer = undefined;
+    const now = performance.now();
+    for (const [path, t] of timers) {
+      if (t.due > now) { sweepTimer = setTimeout(sweep, Math.max(1, Math.ceil(t.due - now))); return; }
+      timers.delete(path);
+      enqueue(path);
+    }
   }
 
   function enqueue(path: string) {
@@ -173,7 +186,7 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     }
     known.set(path, now);
     if (known.size > 200_000) known.delete(known.keys().next().value!);
-    const hashes = await hashFile(path, options.maxHashBytes).catch(() => undefined);
+    const hashes = await hashFile(path, options.maxHashBytes, undefined, info).catch(() => undefined);
     await options.onEvent({ action, path, previousPath, hashes });
   }
 
@@ -190,7 +203,8 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
       closed = true;
       for (const w of watchers.values()) w.close();
       watchers.clear();
-      for (const t of timers.values()) clearTimeout(t.timer);
+      clearTimeout(sweepTimer);
+      sweepTimer = undefined;
       timers.clear();
       const w = idleWaiters; idleWaiters = []; for (const f of w) f();
     },

@@ -38,9 +38,12 @@ function hashesOf(content: Buffer, headBytes: number): FileHashes {
   };
 }
 
-/** SHA-256, SHA-1 and MD5 in one read of the file. Files larger than maxBytes are not hashed (undefined). */
-export async function hashFile(path: string, maxBytes = 512 * 1024 * 1024, headBytes = 4096): Promise<FileHashes | undefined> {
-  const info: Stats = statSync(path);
+/**
+ * SHA-256, SHA-1 and MD5 in one read of the file. Files larger than maxBytes are not hashed (undefined).
+ * `known`: the file's stat (or lstat of a regular file) just taken by the caller, so it is not taken twice.
+ */
+export async function hashFile(path: string, maxBytes = 512 * 1024 * 1024, headBytes = 4096, known?: Stats): Promise<FileHashes | undefined> {
+  const info: Stats = known?.isFile() ? known : statSync(path);
   if (!info.isFile() || info.size > maxBytes) return undefined;
   // A size of 0 may be a pseudo file (procfs, tracefs) whose read can block: that one goes to the thread pool.
   if (info.size > 0 && info.size <= TINY) {

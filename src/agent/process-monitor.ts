@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, rmdir, writeFile, readdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { basename } from 'node:path';
 import type { HashCache } from './hashes.js';
 import type { ProcInfo, ProcReader } from './proc-info.js';
@@ -146,9 +145,8 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
   }
 
   if (tracer) {
-    const lines = createInterface({ input: tracer.child.stdout! });
     let chain = Promise.resolve();
-    lines.on('line', (line) => {
+    const onTraceLine = (line: string) => {
       const m = TRACE_LINE.exec(line);
       if (!m) return;
       if (m[2] === 'task_newtask') {
@@ -179,6 +177,14 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
           }, { CommandLineUnavailable: true });
         }
       }).catch((error) => log(`process event failed: ${(error as Error).message}`));
+    };
+    // Lines split here (readline's machinery costs more than the handling of a line).
+    let rest = '';
+    tracer.child.stdout!.setEncoding('utf8');
+    tracer.child.stdout!.on('data', (text: string) => {
+      const lines = (rest + text).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) onTraceLine(line);
     });
     // If the trace reader dies, sampling takes over rather than leaving the device without process events.
     tracer.child.on('exit', () => {
