@@ -117,7 +117,7 @@ async function huntLocal(dataDir: string, query: string, explain: boolean, io: H
   try {
     const hunting = createHuntingService({ store });
     if (explain) {
-      io.stdout.write(`${hunting.compile(query).sql}\n`);
+      io.stdout.write(`${(await hunting.explain(query)).sql}\n`);
       return { columns: [], rows: [], truncated: false, stats: { elapsedMs: 0, rowsReturned: 0, tables: [] } };
     }
     return await hunting.hunt(query);

@@ -44,8 +44,10 @@ export interface HuntResult {
 
 export interface HuntingService {
   hunt(query: string, options?: HuntOptions): Promise<HuntResult>;
-  /** Parse and compile only: the SQL a query becomes (for `--explain` and tests). */
+  /** Parse and compile only: the SQL a query becomes, planned for the indexes the last hunt() saw (tests, rule checks). */
   compile(query: string, options?: HuntOptions): CompiledQuery;
+  /** compile() after reading which indexes the database has: the SQL hunt() would run (`--explain`). */
+  explain(query: string, options?: HuntOptions): Promise<CompiledQuery>;
 }
 
 export function createHuntingService(options: HuntingOptions): HuntingService {
@@ -90,14 +92,20 @@ export function createHuntingService(options: HuntingOptions): HuntingService {
     return compileKql(query, tree, { dialect, now, windowDays: o.windowDays ?? windowDays, probes, sinceSeq: o.sinceSeq, textIndexes, huntingIndexes });
   };
 
+  const compileOnly = (query: string, o: HuntOptions): CompiledQuery => {
+    try {
+      return compileWith(query, o, clock(), new Map());
+    } catch (error) {
+      if (error instanceof ProbeNeeded) throw semanticError(query, error.pos, `${error.message}: run the query instead of compiling it`);
+      throw error;
+    }
+  };
+
   return {
-    compile(query, o = {}) {
-      try {
-        return compileWith(query, o, clock(), new Map());
-      } catch (error) {
-        if (error instanceof ProbeNeeded) throw semanticError(query, error.pos, `${error.message}: run the query instead of compiling it`);
-        throw error;
-      }
+    compile: (query, o = {}) => compileOnly(query, o),
+    async explain(query, o = {}) {
+      await refreshIndexes();
+      return compileOnly(query, o);
     },
     async hunt(query, o = {}) {
       const started = performance.now();

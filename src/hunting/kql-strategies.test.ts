@@ -75,7 +75,9 @@ test('summarize reads a hunting index in key order only when the index exists', 
   const plan = (t: ReturnType<typeof seeded>, sql: string) => (t.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('\n');
   const byFile = 'DeviceProcessEvents | summarize n = count() by FileName | top 2 by n';
   const byHour = 'DeviceProcessEvents | summarize count() by DeviceName, bin(Timestamp, 1h)';
-  // The service learns which indexes exist when it runs a query.
+  // explain() reads which indexes exist first; compile() plans for those the last query saw.
+  assert.match((await indexed.hunting.explain(byHour)).sql, /ORDER BY "_k0", "_k1"/);
+  assert.doesNotMatch((await plain.hunting.explain(byHour)).sql, /ORDER BY "_k0"/);
   await plain.hunting.hunt(byFile);
   await indexed.hunting.hunt(byFile);
   // by FileName: one GROUP BY over the covering (FileName, Timestamp) index, no sort, no ordered subquery.
