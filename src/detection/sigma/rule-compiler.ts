@@ -275,6 +275,18 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
       const lits = regexLiterals(src);
       reNeeds.push(lits === null ? null : lits.map((literal) => ({ field: field ?? ANY_FIELD, literal })));
       if (field === undefined) return (c) => c.keywordTextsCased().some((s) => re.test(s));
+      // A call into RE2 costs about a microsecond; a text holding none of the regex's necessary
+      // literals (ASCII ones, compared lower-cased) cannot match, so most texts never get there.
+      const must = lits !== null && lits.every((l) => /^[\x00-\x7f]+$/.test(l)) ? lits : null;
+      const mayMatch = (lower: string) => { for (const l of must!) if (lower.includes(l)) return true; return false; };
+      if (must !== null) {
+        return (c) => {
+          const lower = c.lower(field);
+          if (lower === null || !anyText(lower, mayMatch)) return false;
+          const t = c.text(field)!;
+          return anyText(t, (s) => re.test(s));
+        };
+      }
       return (c) => { const t = c.text(field); return t !== null && anyText(t, (s) => re.test(s)); };
     });
     return combine(tests, reNeeds);
