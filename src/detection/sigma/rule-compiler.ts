@@ -59,6 +59,11 @@ export type Need = readonly Atom[] | null;
 export interface CompiledDetection {
   readonly match: Predicate;
   readonly need: Need;
+  /**
+   * The EventID values (as lower-cased text) the rule can match at all, or null when it is not bound
+   * to a fixed list: the engine leaves the rule out of every other EventID's bucket.
+   */
+  readonly eventIds: ReadonlySet<string> | null;
   /** Field ids the rule reads (for field mapping checks). */
   readonly fields: readonly number[];
 }
@@ -153,7 +158,32 @@ function compare(op: string, a: number, b: number): boolean {
   }
 }
 
-interface ItemResult { readonly match: Predicate; readonly need: Need; readonly field?: number }
+interface ItemResult { readonly match: Predicate; readonly need: Need; readonly field?: number; readonly eventIds?: ReadonlySet<string> | null }
+
+/** EventID sets: both must hold (intersection; an unbound side is no constraint). */
+function bothIds(a: ReadonlySet<string> | null | undefined, b: ReadonlySet<string> | null | undefined): ReadonlySet<string> | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return new Set([...a].filter((x) => b.has(x)));
+}
+/** EventID sets: either may hold (union; an unbound side unbinds the result). */
+function eitherIds(a: ReadonlySet<string> | null | undefined, b: ReadonlySet<string> | null | undefined): ReadonlySet<string> | null {
+  return a && b ? new Set([...a, ...b]) : null;
+}
+
+/** `EventID: 4624` / `EventID: [4624, 4625]` without modifiers or wildcards binds the EventID. */
+function eventIdsOf(key: string, rawValue: unknown): ReadonlySet<string> | null {
+  if (key !== 'EventID') return null;
+  const values = Array.isArray(rawValue) ? rawValue : [rawValue];
+  if (values.length === 0) return null;
+  const out = new Set<string>();
+  for (const v of values) {
+    if (typeof v === 'number' && Number.isFinite(v)) out.add(String(v));
+    else if (typeof v === 'string' && !/[*?\\]/.test(v) && v !== '') out.add(v.toLowerCase());
+    else return null;
+  }
+  return out;
+}
 
 /** One `Field|mod|mod: value(s)` item of a selection (or a field-less keyword item). */
 function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path: (string | number)[]): ItemResult {
@@ -359,7 +389,7 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
     // |all with multi-variant transforms: AND over values, OR over each value's variants.
     return compileAllWithVariants(key, rawValue, opts, path);
   }
-  return combine(tests, needs);
+  return { ...combine(tests, needs), eventIds: eventIdsOf(key, rawValue) };
 }
 
 function applyTransform(m: string, s: SigmaString): SigmaString[] {
@@ -395,9 +425,10 @@ function compileIdentifier(value: unknown, opts: CompileOptions, path: (string |
     if (value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
       const parts = value.map((v, i) => compileMap(v as Record<string, unknown>, opts, [...path, i]));
       let need: Need = parts[0]!.need;
-      for (let i = 1; i < parts.length; i++) need = union(need, parts[i]!.need);
+      let eventIds = parts[0]!.eventIds ?? null;
+      for (let i = 1; i < parts.length; i++) { need = union(need, parts[i]!.need); eventIds = eitherIds(eventIds, parts[i]!.eventIds); }
       const preds = parts.map((p) => p.match);
-      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need };
+      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need, eventIds };
     }
     if (value.some((v) => v !== null && typeof v === 'object')) throw new RuleCompileError('a list must hold only maps or only values', path);
     return compileItem('', value, opts, path);
@@ -411,13 +442,14 @@ function compileMap(map: Record<string, unknown>, opts: CompileOptions, path: (s
   if (entries.length === 0) throw new RuleCompileError('an empty selection never matches', path);
   const items = entries.map(([k, v]) => compileItem(k, v, opts, [...path, k]));
   let need: Need = null;
-  for (const it of items) need = better(need, it.need);
+  let eventIds: ReadonlySet<string> | null = null;
+  for (const it of items) { need = better(need, it.need); eventIds = bothIds(eventIds, it.eventIds); }
   const preds = items.map((it) => it.match);
   let match: Predicate;
   if (preds.length === 1) match = preds[0]!;
   else if (preds.length === 2) { const [a, b] = preds as [Predicate, Predicate]; match = (c) => a(c) && b(c); }
   else match = (c) => { for (const p of preds) if (!p(c)) return false; return true; };
-  return { match, need };
+  return { match, need, eventIds };
 }
 
 /**
@@ -450,12 +482,14 @@ export function compileDetection(
   for (const r of compiled.values()) if (r.field !== undefined) used.add(r.field);
   let match: Predicate = results[0]!.match;
   let need = results[0]!.need;
+  let eventIds = results[0]!.eventIds ?? null;
   for (let i = 1; i < results.length; i++) {
     const a = match; const b = results[i]!.match;
     match = (c) => a(c) || b(c);
     need = union(need, results[i]!.need);
+    eventIds = eitherIds(eventIds, results[i]!.eventIds);
   }
-  return { match, need, fields: [...used] };
+  return { match, need, eventIds, fields: [...used] };
 }
 
 function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (n: string) => ItemResult): ItemResult {
@@ -463,12 +497,12 @@ function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (
     and: (n) => {
       const a = compileNode(n.left, identifiers, get); const b = compileNode(n.right, identifiers, get);
       const am = a.match; const bm = b.match;
-      return { match: (c) => am(c) && bm(c), need: better(a.need, b.need) };
+      return { match: (c) => am(c) && bm(c), need: better(a.need, b.need), eventIds: bothIds(a.eventIds, b.eventIds) };
     },
     or: (n) => {
       const a = compileNode(n.left, identifiers, get); const b = compileNode(n.right, identifiers, get);
       const am = a.match; const bm = b.match;
-      return { match: (c) => am(c) || bm(c), need: union(a.need, b.need) };
+      return { match: (c) => am(c) || bm(c), need: union(a.need, b.need), eventIds: eitherIds(a.eventIds, b.eventIds) };
     },
     not: (n) => {
       const a = compileNode(n.operand, identifiers, get); const am = a.match;
@@ -482,12 +516,14 @@ function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (
       const preds = parts.map((p) => p.match);
       if (n.quantifier === 'all') {
         let need: Need = null;
-        for (const p of parts) need = better(need, p.need);
-        return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (!p(c)) return false; return true; }, need };
+        let eventIds: ReadonlySet<string> | null = null;
+        for (const p of parts) { need = better(need, p.need); eventIds = bothIds(eventIds, p.eventIds); }
+        return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (!p(c)) return false; return true; }, need, eventIds };
       }
       let need: Need = parts[0]!.need;
-      for (let i = 1; i < parts.length; i++) need = union(need, parts[i]!.need);
-      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need };
+      let eventIds = parts[0]!.eventIds ?? null;
+      for (let i = 1; i < parts.length; i++) { need = union(need, parts[i]!.need); eventIds = eitherIds(eventIds, parts[i]!.eventIds); }
+      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need, eventIds };
     },
   });
 }

@@ -225,6 +225,23 @@ test('keywords search every field; |all ANDs them', () => {
   assert.equal(all({ CommandLine: 'alpha' }), false);
 });
 
+test('rules bound to EventIDs fire for exactly those EventIDs (or, and, not, lists)', () => {
+  const engine = createDetectionEngine();
+  const rule = (id: string, detection: string) => ({ file: `${id}.yml`, text: `title: ${id}\nid: ${id}\nlogsource: { product: windows, service: security }\ndetection:\n${detection}\n` });
+  engine.load([
+    rule('list', `  sel: { EventID: [4624, '4625'], LogonType: 3 }\n  condition: sel`),
+    rule('or', `  a: { EventID: 4624 }\n  b: { EventID: 4688 }\n  condition: a or b`),
+    rule('not', `  a: { EventID: 4624 }\n  condition: not a`),
+    rule('and', `  a: { EventID: 4624 }\n  b: { EventID: 4625 }\n  condition: a and b`),
+    rule('keyed', `  a:\n    - { EventID: 4624 }\n    - { TargetUserName: admin }\n  condition: a`),
+  ]);
+  const fired = (id: number, fields: Record<string, unknown> = {}) => engine.evaluate(security(id, { LogonType: 3, ...fields })).map((m) => m.rule.key).sort();
+  assert.deepEqual(fired(4624), ['keyed', 'list', 'or']);
+  assert.deepEqual(fired(4625), ['list', 'not']);
+  assert.deepEqual(fired(4688), ['not', 'or']);
+  assert.deepEqual(fired(4634, { TargetUserName: 'Admin' }), ['keyed', 'not']);
+});
+
 test('a keyword inside a field that other rules also look at is still found', () => {
   const engine = createDetectionEngine();
   const text = (id: string, detection: string) => `title: ${id}\nid: ${id}\nlogsource: { category: process_creation, product: windows }\ndetection:\n${detection}\n`;

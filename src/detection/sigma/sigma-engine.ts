@@ -383,10 +383,14 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     return bucket;
   }
 
-  function windowsBucket(channel: string, eventId: number): Bucket {
+  function windowsBucket(channel: string, eventIdValue: unknown): Bucket {
+    const eventId = Number(eventIdValue);
+    // The text a rule's `EventID: n` compares with (lower-cased), to leave out rules bound to other EventIDs.
+    const eventIdText = typeof eventIdValue === 'string' ? eventIdValue.toLowerCase() : String(eventIdValue);
     const entries: BucketEntry[] = [];
     for (const rule of rules.values()) {
       if (!rule.info.enabled) continue;
+      if (rule.detection.eventIds !== null && !rule.detection.eventIds.has(eventIdText)) continue;
       for (const t of rule.windows) {
         if ((t.channel === '*' || t.channel === channel) && (t.eventIds === null || t.eventIds.has(eventId))) {
           entries.push(entryFor(rule, t.aliases, t.where));
@@ -420,7 +424,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       if (byId === undefined) { byId = new Map(); windowsBuckets.set(channel, byId); }
       const eidValue = raw!.EventID;
       bucket = byId.get(eidValue);
-      if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), Number(eidValue)); byId.set(eidValue, bucket); }
+      if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), eidValue); byId.set(eidValue, bucket); }
     } else {
       const at = typeof row.ActionType === 'string' ? row.ActionType.toLowerCase() : '';
       const key = `${input.table}\u0001${at}`;
