@@ -10,11 +10,14 @@ import { useSearchParams } from '../router';
 interface Rule {
   key?: string; pack?: string; line?: number; mapped?: boolean; tags?: string[];
   id: string; frequency?: string; alert?: { title?: string; severity?: string }; lastRunAt?: string | null; lastRunStatus?: string | null; createdBy?: string; title?: string; name?: string; author?: string; source?: string; kind?: string; type?: string; level?: string; severity?: string;
+  unresolvedPlaceholders?: string[];
   status?: string; enabled?: boolean; hits?: number; hitCount?: number; lastHit?: string; references?: string[]; license?: string; query?: string; file?: string;
 }
 /** Custom detections come from hunting (KQL); everything under /api/v1/rules is Sigma (rules and correlations). */
 const isCustom = (r: Rule) => r.source === 'kql';
 const ruleKey = (r: Rule) => r.key ?? r.id;
+/** A Sigma rule waiting for `|expand` placeholder values cannot be enabled until the server is given them. */
+const waiting = (r: Rule) => (r.unresolvedPlaceholders?.length ? `needs ${r.unresolvedPlaceholders.join(', ')}` : '');
 
 export default function Rules() {
   const { data, error, loading, reload } = useApi<Record<string, unknown>>('/api/v1/rules');
@@ -74,7 +77,7 @@ export default function Rules() {
       { id: 'frequency', label: 'Runs', width: '110px', value: (r: Rule) => r.frequency ?? '' },
       { id: 'lastRun', label: 'Last run', width: 'minmax(140px, 1fr)', value: (r: Rule) => [time(r.lastRunAt), r.lastRunStatus].filter(Boolean).join(' · ') },
     ]),
-    { id: 'enabled', label: 'State', width: '110px', value: (r) => ((r.enabled ?? true) ? 'enabled' : 'disabled'), render: (r) => <Badge value={(r.enabled ?? true) ? 'enabled' : 'disabled'} kind="state" /> },
+    { id: 'enabled', label: 'State', width: '110px', value: (r) => waiting(r) || ((r.enabled ?? true) ? 'enabled' : 'disabled'), render: (r) => <span title={waiting(r) || undefined}><Badge value={(r.enabled ?? true) ? 'enabled' : 'disabled'} kind="state" /></span> },
     { id: 'hits', label: 'Hits', width: '90px', value: (r) => r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '', render: (r) => String(r.hits ?? r.hitCount ?? hitsOf(r)?.count ?? '—') },
     { id: 'lastHit', label: 'Last hit', width: '170px', value: (r) => r.lastHit ?? hitsOf(r)?.last ?? '', render: (r) => time(r.lastHit ?? hitsOf(r)?.last), hidden: tab !== 'sigma' },
     { id: 'status', label: 'Status', width: '110px', value: (r) => r.status ?? '', hidden: true },
@@ -89,7 +92,9 @@ export default function Rules() {
   ];
   const withToggle: Column<Rule>[] = [...columns, {
     id: 'toggle', label: '', width: '110px', value: () => '',
-    render: (r) => <RequireRole role={isCustom(r) ? 'analyst' : 'admin'}><button type="button" disabled={act.pending} onClick={() => toggle(r)}>{(r.enabled ?? true) ? 'Disable' : 'Enable'}</button></RequireRole>,
+    render: (r) => (waiting(r)
+      ? <span className="muted" title="Give the server these placeholder values (--sigma-placeholders) to enable the rule.">{waiting(r)}</span>
+      : <RequireRole role={isCustom(r) ? 'analyst' : 'admin'}><button type="button" disabled={act.pending} onClick={() => toggle(r)}>{(r.enabled ?? true) ? 'Disable' : 'Enable'}</button></RequireRole>),
   }];
   return (
     <div>
@@ -116,7 +121,7 @@ export default function Rules() {
         <Card title="Import report">
           {imported ? <p>{imported.loaded} of {imported.total} rules loaded; {imported.failed.length} failed; {imported.warnings?.length ?? 0} warnings.</p> : null}
           {reportItems.length === 0 ? <div className="empty">{imported ? 'Every rule loaded.' : 'Import Sigma rule files to see what loaded and what failed, with file and line.'}</div> : (
-            <ul>{reportItems.map((r, i) => <li key={i}><strong>{str(r.file ?? r.rule ?? r.id)}</strong>{r.line !== undefined ? `:${str(r.line)}` : ''} — {str(r.message ?? r.error)}</li>)}</ul>
+            <ul>{reportItems.map((r, i) => <li key={i}><strong>{str(r.file ?? r.rule ?? r.id)}</strong>{r.line !== undefined ? `:${str(r.line)}` : ''} — {str(r.reason ?? r.message ?? r.error)}</li>)}</ul>
           )}
         </Card>
       )}
