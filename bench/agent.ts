@@ -93,7 +93,9 @@ async function main() {
     }
     const source = /process events from ([\w-]+)/.exec(stderr)?.[1] ?? "unknown";
     const bundled = !/running the sources/.test(stderr) && !viaTsx;
-    await sleep(5000); // start-up settles
+    // Start-up settles: the first hashes of running executables, compilation, and V8's memory-reducing
+    // garbage collections some 8 s after start are not idle work.
+    await sleep(15_000);
 
     // Idle: nothing from this bench, but the agent sees the rest of the machine (process starts, connections
     // and logons of other users): count what it reported meanwhile.

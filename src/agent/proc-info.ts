@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 
 /** What /proc says about one process. */
 export interface ProcInfo {
@@ -26,7 +26,30 @@ export interface ProcReader {
   readonly bootTimeMs: number;
 }
 
+/**
+ * A small /proc file as text, read through one buffer kept for the purpose: readFileSync allocates 64 KB
+ * per read of a file whose size the kernel does not tell (all of /proc), and fstats it first.
+ */
+function createProcTextReader(): (path: string) => string {
+  const scratch = Buffer.allocUnsafeSlow(16 * 1024);
+  return (path) => {
+    const fd = openSync(path, 'r');
+    try {
+      let n = 0;
+      for (;;) {
+        const got = readSync(fd, scratch, n, scratch.length - n, null);
+        if (got === 0) return scratch.toString('utf8', 0, n);
+        n += got;
+        if (n === scratch.length) return scratch.toString('utf8', 0, n) + readFileSync(fd, 'utf8'); // a long command line
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
 export function createProcReader(procRoot = '/proc'): ProcReader {
+  const readProcText = createProcTextReader();
   const bootTimeMs = Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
   let users = new Map<number, string>();
   let passwdMtime = -1;
@@ -58,8 +81,8 @@ export function createProcReader(procRoot = '/proc'): ProcReader {
     async read(pid) {
       try {
         // /proc files live in memory: synchronous reads cost microseconds, far less than a thread-pool round trip.
-        const statText = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
-        const cmdRaw = readFileSync(`${procRoot}/${pid}/cmdline`);
+        const statText = readProcText(`${procRoot}/${pid}/stat`);
+        const cmdText = readProcText(`${procRoot}/${pid}/cmdline`);
         const owner = statSync(`${procRoot}/${pid}`);
         // comm may contain spaces and parentheses: the fields after it start at the last ')'.
         const close = statText.lastIndexOf(')');
@@ -70,7 +93,7 @@ export function createProcReader(procRoot = '/proc'): ProcReader {
         const uid = owner.uid; // /proc/<pid> belongs to the process's effective user
         let exe = '';
         try { exe = readlinkSync(`${procRoot}/${pid}/exe`).replace(/ \(deleted\)$/, ''); } catch { /* kernel thread or gone */ }
-        const args = cmdRaw.length ? cmdRaw.toString('utf8').replace(/\0+$/, '').split('\0') : [];
+        const args = cmdText.length ? cmdText.replace(/\0+$/, '').split('\0') : [];
         return {
           pid, ppid, comm, exe, uid, user: userName(uid), startTicks,
           cmdline: args.map(quoteArg).join(' '),
