@@ -93,7 +93,7 @@ export default function Rules() {
   const withToggle: Column<Rule>[] = [...columns, {
     id: 'toggle', label: '', width: '110px', value: () => '',
     render: (r) => (waiting(r)
-      ? <span className="muted" title="Give the server these placeholder values (--sigma-placeholders) to enable the rule.">{waiting(r)}</span>
+      ? <span className="muted" title={`This rule ${waiting(r)}: give the server these placeholder values (--sigma-placeholders) to enable it.`}>Needs values</span>
       : <RequireRole role={isCustom(r) ? 'analyst' : 'admin'}><button type="button" disabled={act.pending} onClick={() => toggle(r)}>{(r.enabled ?? true) ? 'Disable' : 'Enable'}</button></RequireRole>),
   }];
   return (
