@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Migration, Store } from './store.js';
+import type { Migration, Store, WriteGroup } from './store.js';
 import { createSqliteTelemetry, ensureTelemetryTables } from './sqlite-telemetry.js';
 import { createQueryWorkers } from './query-workers.js';
 
@@ -36,6 +36,19 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     PRIMARY KEY ("module", "version"))`);
 
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
+  // Store.batch: statements prepared once per SQL text (bounded), run in one transaction.
+  const prepared = new Map<string, Database.Statement>();
+  const runBatch = handle.transaction((groups: readonly WriteGroup[]) => {
+    for (const group of groups) {
+      if (group.rows.length === 0) continue;
+      let statement = prepared.get(group.sql);
+      if (!statement) {
+        if (prepared.size >= 256) prepared.clear();
+        prepared.set(group.sql, statement = handle.prepare(group.sql));
+      }
+      for (const row of group.rows) statement.run(row);
+    }
+  });
   const workers = options.file === ':memory:' ? undefined : createQueryWorkers(options.file, options.queryFunctionsModule);
 
   return {
@@ -73,6 +86,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         return { columns, rows, truncated };
       }
       return workers.run(text, params, queryOptions);
+    },
+
+    async batch(groups) {
+      // Under kysely's connection lock, so no other transaction through `db` is open on the connection meanwhile.
+      await db.connection().execute(async () => { runBatch(groups); });
     },
 
     async close() {

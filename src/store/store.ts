@@ -56,6 +56,12 @@ export interface QueryResult {
   readonly truncated: boolean;
 }
 
+/** One statement and the rows of parameters it runs with (see Store.batch). */
+export interface WriteGroup {
+  readonly sql: string;
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 /**
  * The platform's database. State tables go through `db` (kysely, dialect-neutral);
  * telemetry goes through `telemetry`; hunting runs read-only SQL through `query`.
@@ -68,5 +74,10 @@ export interface Store {
   migrate(module: string, migrations: readonly Migration[]): Promise<void>;
   /** Read-only SQL off the request path, with a timeout and a row cap. */
   query(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult>;
+  /**
+   * Hot write paths (incidents): runs each group's statement once per row, all in one transaction, each
+   * SQL text prepared once and then reused (`?` placeholders). Optional: without it, write through `db`.
+   */
+  batch?(groups: readonly WriteGroup[]): Promise<void>;
   close(): Promise<void>;
 }
