@@ -6,7 +6,7 @@
 // they run one at a time with correlation paused.
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Bus } from '../bus/index.js';
 import { VigilError } from '../errors/index.js';
 import { SEVERITIES, type DomainEvents, type DomainEventType, type RaisedAlert, type RiskLevel, type Severity } from '../schema/index.js';
@@ -21,7 +21,7 @@ import { incidentMigrations } from './incident-tables.js';
 import { incidentDetail, listAlerts, listIncidents, resolveIncidentRow, type ListQuery, type Page } from './incident-queries.js';
 import { alertFromRow, commentFromRow, parseJson, suppressionFromRow, type AlertData } from './incident-rows.js';
 import { RiskTracker } from './risk-tracker.js';
-import { insertRows, statement, updateRows, type Dialect } from './sql-batch.js';
+import { compileWrites, insertRows, writeGroups, type Dialect, type InsertSpec, type SpecRows, type UpdateSpec } from './sql-batch.js';
 import { compileSuppression, parseSuppressionInput, suppressionMatches, type CompiledSuppression } from './suppression.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -207,6 +207,17 @@ const ENTITY_COLUMNS = ['entity', 'alert_id'];
 const ACTIVITY_COLUMNS = ['id', 'incident_id', 'alert_id', 'actor', 'action', 'details', 'at'];
 const RISK_COLUMNS = ['kind', 'key', 'level', 'active_alerts', 'reason', 'updated_at'];
 
+// The hot path's writes, in the order a batch runs them.
+const W_INCIDENTS: InsertSpec = { kind: 'insert', table: 'incidents', columns: INCIDENT_COLUMNS, conflict: ['id'], update: INCIDENT_COLUMNS.slice(1) };
+const W_ALERTS: InsertSpec = { kind: 'insert', table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] };
+const W_ALERT_ENTITIES: InsertSpec = { kind: 'insert', table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ENTITY_COLUMNS };
+const W_ALERT_COUNTS: UpdateSpec = { kind: 'update', table: 'incident_alerts', columns: ['count', 'first_activity', 'last_activity', 'updated_at', 'incident_id'], key: 'id' };
+const W_ENTITY_INDEX: InsertSpec = { kind: 'insert', table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] };
+/** Merges: the stored alerts of a source incident move to its target. */
+const W_ALERT_MOVES: UpdateSpec = { kind: 'update', table: 'incident_alerts', columns: ['incident_id'], key: 'incident_id' };
+const W_ACTIVITY: InsertSpec = { kind: 'insert', table: 'incident_activity', columns: ACTIVITY_COLUMNS };
+const W_RISK: InsertSpec = { kind: 'insert', table: 'incident_risk', columns: RISK_COLUMNS, conflict: ['kind', 'key'], update: RISK_COLUMNS.slice(2) };
+
 /**
  * Entity kinds the tables index (incidents and alerts are filtered by device and user); the other kinds
  * correlate in memory only, and their evidence stays in the alert's `data`.
@@ -241,7 +252,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   await store.migrate('incidents', incidentMigrations(store.dialect));
 
   const open = new Map<string, OpenIncident>();
-  const index = new Map<string, Set<string>>();
+  /** entity → the open incident (or, rarely, incidents) holding it; most entities sit in one incident, so no set for them. */
+  const index = new Map<string, string | Set<string>>();
   const hot = new Map<string, HotAlert>();
   const dedup = new Map<string, string>();
   const deviceRisk = new RiskTracker();
@@ -395,9 +407,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   }
 
   function indexAdd(entity: string, id: string) {
-    let set = index.get(entity);
-    if (!set) index.set(entity, set = new Set());
-    set.add(id);
+    const held = index.get(entity);
+    if (held === undefined) index.set(entity, id);
+    else if (typeof held !== 'string') held.add(id);
+    else if (held !== id) index.set(entity, new Set([held, id]));
   }
 
   function indexIncident(inc: OpenIncident) {
@@ -409,11 +422,31 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (!inc || !inc.indexed) return;
     inc.indexed = false;
     for (const e of inc.entities) {
-      const set = index.get(e);
-      if (!set) continue;
-      set.delete(inc.id);
-      if (set.size === 0) index.delete(e);
+      const held = index.get(e);
+      if (held === undefined) continue;
+      if (typeof held === 'string') {
+        if (held === inc.id) index.delete(e);
+        continue;
+      }
+      held.delete(inc.id);
+      if (held.size === 1) index.set(e, held.values().next().value!);
+      else if (held.size === 0) index.delete(e);
     }
+  }
+
+  /** Adds an open incident holding one of a new alert's entities, when it is within the window of the alert. */
+  function consider(id: string, found: Set<OpenIncident>, firstMs: number, lastMs: number) {
+    const inc = open.get(id);
+    if (!inc || found.has(inc)) return;
+    if (firstMs - inc.lastMs > windowMs || inc.firstMs - lastMs > windowMs) return;
+    found.add(inc);
+  }
+
+  /** How many of `keys` an incident does not hold yet. */
+  function freshCount(inc: OpenIncident, keys: readonly string[]): number {
+    let n = 0;
+    for (const k of keys) if (!inc.entities.has(k)) n++;
+    return n;
   }
 
   /** Grows whenever something the generated name depends on grows (these sets only grow on the hot path). */
@@ -540,7 +573,9 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if (!e || typeof e.key !== 'string' || !correlates(e.kind, e.key)) continue;
       const ent = entityId(e.kind, e.key);
       const role = e.role === 'Impacted' ? 'Impacted' : 'Related';
-      if (entities.some((x) => x[0] === ent && x[4] === role)) continue;
+      let seen = false;
+      for (const x of entities) if (x[0] === ent && x[4] === role) { seen = true; break; }
+      if (seen) continue;
       if (!keys.includes(ent)) keys.push(ent);
       entities.push([ent, e.kind, e.key, typeof e.label === 'string' ? e.label : e.key, role]);
       if (role === 'Impacted' && e.kind === 'device' && !devices.includes(e.key)) devices.push(e.key);
@@ -554,7 +589,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     dedup.set(dedupKey, alert.id);
     counters.alerts++;
 
-    const rule = suppressions.find((s) => suppressionMatches(s, raised, at));
+    const rule = suppressions.length === 0 ? undefined : suppressions.find((s) => suppressionMatches(s, raised, at));
     if (rule) {
       alert.suppressed = true;
       counters.suppressed++;
@@ -567,19 +602,15 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     // Correlation: open incidents within the window that share an entity, oldest first.
     const found = new Set<OpenIncident>();
     for (const k of keys) {
-      const ids = index.get(k);
-      if (!ids) continue;
-      for (const id of ids) {
-        const inc = open.get(id);
-        if (!inc || found.has(inc)) continue;
-        if (firstMs - inc.lastMs > windowMs || inc.firstMs - lastMs > windowMs) continue;
-        found.add(inc);
-      }
+      const held = index.get(k);
+      if (held === undefined) continue;
+      if (typeof held === 'string') consider(held, found, firstMs, lastMs);
+      else for (const id of held) consider(id, found, firstMs, lastMs);
     }
     const candidates = [...found];
-    candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
-    const fresh = (inc: OpenIncident) => { let n = 0; for (const k of keys) if (!inc.entities.has(k)) n++; return n; };
-    let target = candidates.find((c) => c.entities.size + fresh(c) <= maxEntities);
+    if (candidates.length > 1) candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
+    let target: OpenIncident | undefined;
+    for (const c of candidates) if (c.entities.size + freshCount(c, keys) <= maxEntities) { target = c; break; }
     let created = false;
     if (target) {
       for (const other of candidates) {
@@ -696,10 +727,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   // ---------- writing behind ----------
 
-  function buildWrites(p: Pending): CompiledQuery[] {
-    const out: CompiledQuery[] = [];
-    out.push(...insertRows(dialect, { table: 'incidents', columns: INCIDENT_COLUMNS, conflict: ['id'], update: INCIDENT_COLUMNS.slice(1) },
-      [...p.incidents.values()].map(incidentRow)));
+  function buildWrites(p: Pending): SpecRows[] {
     const alertRows: unknown[][] = [];
     const entityRows: unknown[][] = [];
     for (const n of p.newAlerts.values()) {
@@ -721,22 +749,31 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       // One row per listed entity and alert (an entity in two roles conflicts and is skipped the second time).
       for (const e of n.entities) if (listed(e[1])) entityRows.push([e[0], h.id]);
     }
-    out.push(...insertRows(dialect, { table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] }, alertRows));
-    out.push(...insertRows(dialect, { table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ENTITY_COLUMNS }, entityRows));
-    out.push(...updateRows(dialect, {
-      table: 'incident_alerts', key: 'id', columns: ['count', 'first_activity', 'last_activity', 'updated_at', 'incident_id'],
-    }, [...p.dirtyAlerts.values()].map((a) => [a.id, a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId])));
-    out.push(...insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] }, p.index));
+    const dirty: unknown[][] = [];
+    for (const a of p.dirtyAlerts.values()) dirty.push([a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId, a.id]);
     const moves: unknown[][] = [];
     for (const [sourceId, first] of p.moves) {
       let target = first;
       for (let next = p.moves.get(target.id); next; next = p.moves.get(target.id)) target = next;
-      moves.push([sourceId, target.id]);
+      moves.push([target.id, sourceId]);
     }
-    out.push(...updateRows(dialect, { table: 'incident_alerts', key: 'incident_id', columns: ['incident_id'] }, moves));
-    out.push(...insertRows(dialect, { table: 'incident_activity', columns: ACTIVITY_COLUMNS }, p.activity));
-    out.push(...insertRows(dialect, { table: 'incident_risk', columns: RISK_COLUMNS, conflict: ['kind', 'key'], update: RISK_COLUMNS.slice(2) }, [...p.risk.values()]));
-    return out;
+    return [
+      { spec: W_INCIDENTS, rows: [...p.incidents.values()].map(incidentRow) },
+      { spec: W_ALERTS, rows: alertRows },
+      { spec: W_ALERT_ENTITIES, rows: entityRows },
+      { spec: W_ALERT_COUNTS, rows: dirty },
+      { spec: W_ENTITY_INDEX, rows: p.index },
+      { spec: W_ALERT_MOVES, rows: moves },
+      { spec: W_ACTIVITY, rows: p.activity },
+      { spec: W_RISK, rows: [...p.risk.values()] },
+    ];
+  }
+
+  /** One transaction: through the store's reused prepared statements where it has them, else multi-row statements. */
+  async function write(writes: readonly SpecRows[]): Promise<void> {
+    if (store.batch) return store.batch(writeGroups(writes));
+    const queries = compileWrites(dialect, writes);
+    await db.transaction().execute(async (tx) => { for (const query of queries) await tx.executeQuery(query); });
   }
 
   async function flushNow(): Promise<void> {
@@ -745,10 +782,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const batch = pending;
     pending = emptyPending();
     const coalesced = coalescedEvents(batch);
-    const queries = buildWrites(batch);
+    const writes = buildWrites(batch);
     flushing = (async () => {
       try {
-        await db.transaction().execute(async (tx) => { for (const query of queries) await tx.executeQuery(query); });
+        await write(writes);
       } finally {
         flushing = undefined;
       }
@@ -889,7 +926,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     }
     // The entity index follows the alerts.
     await tx.deleteFrom('incident_entity_index').where('incident_id', '=', id).execute();
-    for (const q of insertRows(dialect, { table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] },
+    for (const q of insertRows(dialect, W_ENTITY_INDEX,
       [...summary.entities].filter((e) => e.startsWith('device:') || e.startsWith('user:')).map((e) => [e, id]))) await tx.executeQuery(q);
     const inc = open.get(id);
     if (inc && !inc.titleCustom) {
@@ -899,7 +936,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   }
 
   async function insertActivity(tx: Kysely<any>, rows: unknown[][]) {
-    for (const q of insertRows(dialect, { table: 'incident_activity', columns: ACTIVITY_COLUMNS }, rows)) await tx.executeQuery(q);
+    for (const q of insertRows(dialect, W_ACTIVITY, rows)) await tx.executeQuery(q);
   }
 
   /** Marks alerts resolved in the database and memory; returns the ids that changed. */

@@ -1,7 +1,9 @@
-// Pre-written SQL for the hot path: multi-row inserts and upserts without building a query tree per value.
-// Placeholders follow the store's dialect (`?` for SQLite, `$n` for PostgreSQL); the SQL itself is plain
-// ANSI plus `ON CONFLICT`, which both speak.
+// Pre-written SQL for the hot path: each table's write is one statement text and rows of parameters.
+// Through Store.batch (SQLite) each text is prepared once and run per row; without it the rows go through
+// kysely as multi-row statements. Placeholders follow the store's dialect (`?` for SQLite, `$n` for
+// PostgreSQL); the SQL itself is plain ANSI plus `ON CONFLICT`, which both speak.
 import { CompiledQuery } from 'kysely';
+import type { WriteGroup } from '../store/index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -26,6 +28,7 @@ function placeholders(dialect: Dialect, rows: number, cols: number): string {
 }
 
 export interface InsertSpec {
+  readonly kind: 'insert';
   readonly table: string;
   readonly columns: readonly string[];
   /** Conflict target; with `update` the listed columns take the new values, without it conflicting rows are skipped. */
@@ -33,16 +36,61 @@ export interface InsertSpec {
   readonly update?: readonly string[];
 }
 
+export interface UpdateSpec {
+  readonly kind: 'update';
+  readonly table: string;
+  /** The columns set, from each row's first values in order. */
+  readonly columns: readonly string[];
+  /** The column that finds the rows to change (each row's last value). */
+  readonly key: string;
+}
+
+export type WriteSpec = InsertSpec | UpdateSpec;
+
+/** Rows waiting for one spec's statement. */
+export interface SpecRows {
+  readonly spec: WriteSpec;
+  readonly rows: readonly (readonly unknown[])[];
+}
+
+function conflictClause(spec: InsertSpec): string {
+  if (!spec.conflict) return '';
+  return ` ON CONFLICT (${spec.conflict.map(q).join(',')}) `
+    + (spec.update?.length ? `DO UPDATE SET ${spec.update.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING');
+}
+
+const rowSql = new WeakMap<WriteSpec, string>();
+
+/** The one-row statement of a spec (SQLite placeholders), made once per spec. */
+export function rowStatement(spec: WriteSpec): string {
+  let text = rowSql.get(spec);
+  if (text === undefined) {
+    text = spec.kind === 'insert'
+      ? `INSERT INTO ${q(spec.table)} (${spec.columns.map(q).join(',')}) VALUES ${placeholders('sqlite', 1, spec.columns.length)}${conflictClause(spec)}`
+      : `UPDATE ${q(spec.table)} SET ${spec.columns.map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(spec.key)} = ?`;
+    rowSql.set(spec, text);
+  }
+  return text;
+}
+
+/** Groups for Store.batch, in order. */
+export function writeGroups(writes: readonly SpecRows[]): WriteGroup[] {
+  return writes.filter((w) => w.rows.length > 0).map((w) => ({ sql: rowStatement(w.spec), rows: w.rows }));
+}
+
+/** The same writes as multi-row statements for kysely (a store without `batch`), in order. */
+export function compileWrites(dialect: Dialect, writes: readonly SpecRows[]): CompiledQuery[] {
+  const out: CompiledQuery[] = [];
+  for (const w of writes) out.push(...(w.spec.kind === 'insert' ? insertRows(dialect, w.spec, w.rows) : updateRows(dialect, w.spec, w.rows)));
+  return out;
+}
+
 /** Multi-row INSERT statements for `rows` (each an array in `columns` order), chunked under the parameter bound. */
-export function insertRows(dialect: Dialect, spec: InsertSpec, rows: readonly (readonly unknown[])[]): CompiledQuery[] {
+export function insertRows(dialect: Dialect, spec: Omit<InsertSpec, 'kind'>, rows: readonly (readonly unknown[])[]): CompiledQuery[] {
   if (rows.length === 0) return [];
   const per = Math.max(1, Math.floor(MAX_PARAMS / spec.columns.length));
   const head = `INSERT INTO ${q(spec.table)} (${spec.columns.map(q).join(',')}) VALUES `;
-  let tail = '';
-  if (spec.conflict) {
-    tail = ` ON CONFLICT (${spec.conflict.map(q).join(',')}) `
-      + (spec.update?.length ? `DO UPDATE SET ${spec.update.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING');
-  }
+  const tail = conflictClause({ kind: 'insert', ...spec });
   const out: CompiledQuery[] = [];
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
@@ -53,21 +101,6 @@ export function insertRows(dialect: Dialect, spec: InsertSpec, rows: readonly (r
   return out;
 }
 
-/** One statement with `?` placeholders rewritten for the dialect. */
-export function statement(dialect: Dialect, text: string, params: readonly unknown[]): CompiledQuery {
-  if (dialect === 'sqlite') return CompiledQuery.raw(text, [...params]);
-  let n = 0;
-  return CompiledQuery.raw(text.replace(/\?/g, () => `$${++n}`), [...params]);
-}
-
-export interface UpdateSpec {
-  readonly table: string;
-  /** The column that finds each row (first value of each row). */
-  readonly key: string;
-  /** The columns set from the rest of each row's values, in order. */
-  readonly columns: readonly string[];
-}
-
 /**
  * Updates many rows by key, each with its own values: on SQLite one `UPDATE … FROM (VALUES …)` per chunk
  * (SQLite 3.33+; a VALUES list names its columns column1, column2, …). PostgreSQL would need typed VALUES,
@@ -76,11 +109,8 @@ export interface UpdateSpec {
 export function updateRows(dialect: Dialect, spec: UpdateSpec, rows: readonly (readonly unknown[])[]): CompiledQuery[] {
   if (rows.length === 0) return [];
   const width = spec.columns.length + 1;
-  const sets = spec.columns.map((c, i) => `${q(c)} = v.column${i + 2}`).join(', ');
-  if (dialect !== 'sqlite') {
-    const text = `UPDATE ${q(spec.table)} SET ${spec.columns.map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(spec.key)} = ?`;
-    return rows.map((row) => statement(dialect, text, [...row.slice(1), row[0]]));
-  }
+  if (dialect !== 'sqlite') return rows.map((row) => statement(dialect, rowStatement(spec), row));
+  const sets = spec.columns.map((c, i) => `${q(c)} = v.column${i + 1}`).join(', ');
   const per = Math.max(1, Math.floor(MAX_PARAMS / width));
   const out: CompiledQuery[] = [];
   for (let i = 0; i < rows.length; i += per) {
@@ -88,8 +118,15 @@ export function updateRows(dialect: Dialect, spec: UpdateSpec, rows: readonly (r
     const params: unknown[] = [];
     for (const row of chunk) for (const v of row) params.push(v);
     out.push(CompiledQuery.raw(
-      `UPDATE ${q(spec.table)} SET ${sets} FROM (VALUES ${placeholders(dialect, chunk.length, width)}) AS v WHERE ${q(spec.table)}.${q(spec.key)} = v.column1`,
+      `UPDATE ${q(spec.table)} SET ${sets} FROM (VALUES ${placeholders(dialect, chunk.length, width)}) AS v WHERE ${q(spec.table)}.${q(spec.key)} = v.column${width}`,
       params));
   }
   return out;
+}
+
+/** One statement with `?` placeholders rewritten for the dialect. */
+export function statement(dialect: Dialect, text: string, params: readonly unknown[]): CompiledQuery {
+  if (dialect === 'sqlite') return CompiledQuery.raw(text, [...params]);
+  let n = 0;
+  return CompiledQuery.raw(text.replace(/\?/g, () => `$${++n}`), [...params]);
 }
