@@ -41,6 +41,13 @@ const COMMANDS = [
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-hunt-'));
 const file = join(dir, 'vigil.db');
+// The database is several GB: remove it on Ctrl-C or a runner's timeout too, not only after a normal end.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 try {
   // The store creates the schema (tables, indexes) and, as src/server.ts does with --hunting-indexes on,
   // the hunting indexes; the bulk load then uses one transaction per 500,000 rows and a prepared statement.
@@ -74,6 +81,7 @@ try {
           'C:\\Windows\\Explorer.EXE', i + 1);
       }
     })();
+    await new Promise((resolve) => setImmediate(resolve)); // lets a SIGINT/SIGTERM handler run between batches
   }
   const net = db.prepare(`INSERT INTO "DeviceNetworkEvents" ("_SensorId", "_IngestedAt", "Timestamp", "DeviceId", "DeviceName", "ActionType",
     "RemoteIP", "RemotePort", "RemoteUrl", "InitiatingProcessFileName", "InitiatingProcessId", "ReportId")
