@@ -389,6 +389,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
     server.listen(options.listen.port, options.listen.host, () => { server.server.off('error', reject); resolve(); });
   }).catch(async (error: unknown) => {
     await scanner.close();
+    await spool.close();
     indexLog.end();
     throw error;
   });
@@ -550,6 +551,7 @@ export async function startMailGateway(options: MailGatewayOptions): Promise<Mai
         await Promise.all([...inflight]);
         relayClient.close();
         inMemory.clear();
+        await spool.close();
         await scanner.close();
         await feed?.close();
         await commands?.close();

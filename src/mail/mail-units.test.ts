@@ -86,3 +86,34 @@ test('an allow indicator clears an attachment that would be malware by type', as
   assert.equal(j.verdict, 'clean');
   assert.deepEqual(j.allowed, [scan.attachments[0].sha256]);
 });
+
+test('the spool journal keeps accepted mail across a restart, forgets finished entries and drops a torn last record', async () => {
+  const { mkdtempSync, rmSync, readdirSync, appendFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openSpool } = await import('./spool.js');
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-spool-'));
+  try {
+    const meta = (id: string, at: string) => ({ id, mailFrom: 'a@partner.example', recipients: ['b@corp.example'], receivedAt: at, prepend: 'X: 1\r\n', verdict: 'clean', action: 'deliver', attempts: 0, nextAttemptAt: 0, extra: {} });
+    let spool = openSpool(dir);
+    // Concurrent puts (one group commit or several), then one finished and one sent to a retry file.
+    await Promise.all(['m1', 'm2', 'm3', 'm4'].map((id, i) => spool.put('queue', meta(id, `2026-11-28T10:00:0${i}.000Z`), Buffer.from(`body of ${id}\r\n`))));
+    await spool.remove('queue', 'm2');
+    const m3 = (await spool.read('queue', 'm3'))!;
+    m3.meta.attempts = 1;
+    await spool.update('queue', m3.meta);
+    await spool.close();
+    // A record torn by a crash in the middle of a write was never acknowledged.
+    const log = readdirSync(join(dir, 'journal')).find((n) => n.endsWith('.log'))!;
+    appendFileSync(join(dir, 'journal', log), Buffer.from([0x56, 0x4a, 0x30, 0x31, 0, 0, 0, 9, 0, 0, 0, 50, 0x7b]));
+    spool = openSpool(dir);
+    assert.deepEqual(spool.list('queue').map((m) => [m.id, m.attempts]), [['m1', 0], ['m3', 1], ['m4', 0]]);
+    assert.equal((await spool.read('queue', 'm4'))!.raw.toString(), 'body of m4\r\n');
+    assert.equal((await spool.read('queue', 'm3'))!.raw.toString(), 'body of m3\r\n');
+    for (const id of ['m1', 'm3', 'm4']) await spool.remove('queue', id);
+    await spool.close();
+    spool = openSpool(dir);
+    assert.deepEqual(spool.list('queue'), []);
+    await spool.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

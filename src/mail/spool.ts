@@ -1,6 +1,9 @@
-// The durable spool: a message is written and fsynced (body, then its metadata, then the folder) before the
-// gateway answers 250, so an accepted message survives a crash or restart. Layout under the spool folder:
-//   queue/<id>.eml + queue/<id>.json             waiting for relay (the .json's presence commits the entry)
+// The durable spool: a message is written and fsynced before the gateway answers 250, so an accepted message
+// survives a crash or restart. Layout under the spool folder:
+//   journal/                                     accepted messages waiting for their first relay, written with
+//                                                group commit (journal.ts)
+//   queue/<id>.eml + queue/<id>.json             waiting for a retry or released from quarantine (the .json's
+//                                                presence commits the entry; body, metadata, then the folder fsynced)
 //   quarantine/<id>.eml + quarantine/<id>.json   held for analysts
 //   failed/<id>.*                                refused for good by the next hop (5xx), kept for analysts
 //   tmp/                                         half-written entries, discarded at start
@@ -9,6 +12,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openJournal } from './journal.js';
 
 export type SpoolArea = 'queue' | 'quarantine' | 'failed';
 
@@ -73,6 +77,7 @@ export interface Spool {
   move(from: SpoolArea, to: SpoolArea, id: string): Promise<void>;
   /** Every entry of an area, oldest first (synchronous: used at start and for listings). */
   list(area: SpoolArea): SpoolMeta[];
+  close(): Promise<void>;
 }
 
 export function openSpool(dir: string): Spool {
@@ -86,35 +91,69 @@ export function openSpool(dir: string): Spool {
   }
   const path = (area: SpoolArea | 'tmp', id: string, ext: 'eml' | 'json') => join(dir, area, `${id}.${ext}`);
   const syncs = { queue: dirSyncer(join(dir, 'queue')), quarantine: dirSyncer(join(dir, 'quarantine')), failed: dirSyncer(join(dir, 'failed')) };
+  const journal = openJournal(join(dir, 'journal'), dirSyncer(join(dir, 'journal')));
+  async function putFiles(area: SpoolArea, meta: SpoolMeta, raw: Buffer): Promise<void> {
+    await Promise.all([writeDurable(path('tmp', meta.id, 'eml'), raw), writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta))]);
+    await rename(path('tmp', meta.id, 'eml'), path(area, meta.id, 'eml'));
+    await rename(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
+    await syncs[area]();
+  }
+  async function readFiles(area: SpoolArea, id: string): Promise<{ meta: SpoolMeta; raw: Buffer } | undefined> {
+    try {
+      const [meta, raw] = await Promise.all([readFile(path(area, id, 'json'), 'utf8'), readFile(path(area, id, 'eml'))]);
+      return { meta: JSON.parse(meta) as SpoolMeta, raw };
+    } catch { return undefined; }
+  }
+  const inJournal = (area: SpoolArea, id: string) => area === 'queue' && journal.has(id);
   return {
     dir,
     async put(area, meta, raw) {
-      await Promise.all([writeDurable(path('tmp', meta.id, 'eml'), raw), writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta))]);
-      await rename(path('tmp', meta.id, 'eml'), path(area, meta.id, 'eml'));
-      await rename(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
-      await syncs[area]();
+      // New mail for the queue goes to the journal (group commit); quarantine and failed keep a file pair each.
+      if (area === 'queue') await journal.append(meta, raw);
+      else await putFiles(area, meta, raw);
     },
     async update(area, meta) {
+      if (inJournal(area, meta.id)) {
+        // A message that waits for a retry leaves the journal for a file pair of its own.
+        const raw = await journal.read(meta.id);
+        if (!raw) throw new Error(`spool: journal entry ${meta.id} could not be read`);
+        await putFiles(area, meta, raw);
+        await journal.done(meta.id);
+        return;
+      }
       await writeDurable(path('tmp', meta.id, 'json'), JSON.stringify(meta));
       await rename(path('tmp', meta.id, 'json'), path(area, meta.id, 'json'));
     },
     async read(area, id) {
-      try {
-        const [meta, raw] = await Promise.all([readFile(path(area, id, 'json'), 'utf8'), readFile(path(area, id, 'eml'))]);
-        return { meta: JSON.parse(meta) as SpoolMeta, raw };
-      } catch { return undefined; }
+      if (inJournal(area, id)) {
+        const meta = journal.meta(id)!;
+        const raw = await journal.read(id);
+        return raw ? { meta: { ...meta }, raw } : undefined;
+      }
+      return readFiles(area, id);
     },
     async remove(area, id) {
+      if (inJournal(area, id)) { await journal.done(id); return; }
       // Metadata first: a body left behind is dropped at the next start. (unlink, not rm: no lstat first.)
       await unlink(path(area, id, 'json')).catch(ignoreMissing);
       await unlink(path(area, id, 'eml')).catch(ignoreMissing);
     },
     async move(from, to, id) {
+      if (inJournal(from, id)) {
+        const entry = await this.read(from, id);
+        if (!entry) throw new Error(`spool: journal entry ${id} could not be read`);
+        await putFiles(to, entry.meta, entry.raw);
+        await journal.done(id);
+        return;
+      }
       await rename(path(from, id, 'eml'), path(to, id, 'eml'));
       await rename(path(from, id, 'json'), path(to, id, 'json'));
       await syncs[to]();
     },
-    list: (area) => listArea(dir, area),
+    list: (area) => (area === 'queue'
+      ? [...listArea(dir, area), ...journal.list()].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))
+      : listArea(dir, area)),
+    close: () => journal.close(),
   };
 }
 
