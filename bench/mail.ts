@@ -1,7 +1,7 @@
 // npm run bench:mail — streams 5,000 messages (30 % with an attachment of 10 KB–2 MB, links in all) through the
 // mail gateway to an SMTP sink. The gateway runs in a child process of its own (scanning, spool with fsync,
 // relay) as `vigil mail-gateway --workers N` runs it (N = 1 on two cores, else cores − 2 up to 6; MAIL_BENCH_WORKERS
-// overrides). The clients and the sink run here and are kept lean, since they share the cores with the gateway:
+// overrides; MAIL_BENCH_SCAN_THREADS sets --scan-threads). The clients and the sink run here and are kept lean, since they share the cores with the gateway:
 // the clients write raw SMTP (pipelined MAIL/RCPT/DATA) of messages composed once per shape, and the sink only
 // finds the end of each message's data. Last line: `mail: <N> messages/s, p99 <L> ms accept-to-relay`.
 import { fork } from 'node:child_process';
@@ -55,6 +55,7 @@ if (process.argv[2] === '--gateway' && cluster.isPrimary) {
     listen: { host: '127.0.0.1', port: 0 }, nextHop: { host: '127.0.0.1', port: sinkPort }, domains: ['corp.example'],
     spoolDir: dirs[k - 1], peerSpoolDirs: dirs.filter((_, i) => i !== k - 1), tls: ensureTls(spool, 'bench', () => {}),
     maxConnectionsPerIp: 100, log: () => {},
+    ...(process.env.MAIL_BENCH_SCAN_THREADS ? { scanThreads: Number(process.env.MAIL_BENCH_SCAN_THREADS) } : {}),
     // Latencies go to the bench in batches, so that the measurement costs the gateway next to nothing.
     onRelayed: (_id, ms) => { relayed.push(ms); if (relayed.length === 1) setTimeout(flushRelayed, 50); },
   });

@@ -95,9 +95,18 @@ function sniff(buf: Buffer, zip: ZipEntry[] | undefined): FileKind {
   if (buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47) return 'png';
   if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
   if (buf.subarray(0, 4).toString('latin1') === 'GIF8') return 'gif';
-  const head = buf.subarray(0, 512);
-  if (head.length > 0 && !head.includes(0)) return 'text';
-  return 'unknown';
+  return looksLikeText(buf.subarray(0, 512)) ? 'text' : 'unknown';
+}
+
+/**
+ * Text: no NUL and hardly any other control byte (tab, line breaks, form feed and escape are text) in the first
+ * 512 bytes. "No NUL" alone called one random binary file in eight text (and read it for URLs).
+ */
+function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0 || head.includes(0)) return false;
+  let control = 0;
+  for (const b of head) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0c && b !== 0x0d && b !== 0x1b) control++;
+  return control * 100 <= head.length;
 }
 
 /** What a name's extension claims, for the "renamed" flag. */

@@ -31,6 +31,9 @@ test('true file types come from magic bytes, and a mismatching extension is flag
   assert.equal(inspectFile('run.txt', Buffer.from('#!/bin/sh\necho\n')).kind, 'script');
   assert.equal(inspectFile('a.pdf', Buffer.from('%PDF-1.7\n')).renamed, false);
   assert.equal(inspectFile('x', Buffer.from('hello')).sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+  assert.equal(inspectFile('notes.txt', Buffer.from('Grüße,\r\n\tsee https://a.example/\r\n')).kind, 'text');
+  // Binary without a NUL in its first bytes is still not text.
+  assert.equal(inspectFile('blob.bin', Buffer.from([0x8f, 0x01, 0x41, 0x42, 0x02, 0x03, 0xfe, 0x10, 0x43, 0x7f])).kind, 'unknown');
 });
 
 test('OOXML with vbaProject.bin and OLE with a _VBA_PROJECT stream are macro documents', () => {
