@@ -127,6 +127,8 @@ interface OpenIncident {
   determination: Determination;
   title: string;
   titleCustom: boolean;
+  /** Something the generated name depends on grew since `title` was made; it is made again when next read (titleOf). */
+  titleStale: boolean;
   severity: Severity;
   customTags: Set<string>;
   systemTags: Set<string>;
@@ -322,7 +324,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     for (const r of rows) {
       built.set(r.id, {
         id: r.id, status: r.status, redirectIncidentId: r.redirect_incident_id ?? null, assignedTo: r.assigned_to ?? null,
-        classification: r.classification, determination: r.determination, title: r.title, titleCustom: Number(r.title_custom) === 1,
+        classification: r.classification, determination: r.determination, title: r.title, titleCustom: Number(r.title_custom) === 1, titleStale: false,
         severity: r.severity, customTags: new Set(parseJson<string[]>(r.custom_tags, [])), systemTags: new Set(parseJson<string[]>(r.system_tags, [])),
         description: r.description ?? null, alertIds: new Set(), entities: new Set(), tactics: new Set(), devices: new Set(),
         users: new Set(), mailboxes: new Set(), titles: [], sources: new Set(), alertCount: Number(r.alert_count),
@@ -453,7 +455,13 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const traitSize = (inc: OpenIncident) =>
     inc.tactics.size + inc.devices.size * 1e3 + inc.users.size * 1e6 + inc.mailboxes.size * 1e9 + inc.titles.length * 1e12 + inc.sources.size * 1e13;
 
+  function titleOf(inc: OpenIncident): string {
+    if (inc.titleStale) regenerateTitle(inc);
+    return inc.title;
+  }
+
   function regenerateTitle(inc: OpenIncident) {
+    inc.titleStale = false;
     if (inc.titleCustom) return;
     inc.title = incidentName({
       tactics: inc.tactics, devices: inc.devices.size, users: inc.users.size, mailboxes: inc.mailboxes.size,
@@ -463,7 +471,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   function incidentRow(inc: OpenIncident): unknown[] {
     return [
-      inc.id, inc.title, inc.titleCustom ? 1 : 0, inc.status, inc.severity, SEVERITY_RANK[inc.severity], inc.classification,
+      inc.id, titleOf(inc), inc.titleCustom ? 1 : 0, inc.status, inc.severity, SEVERITY_RANK[inc.severity], inc.classification,
       inc.determination, inc.assignedTo, JSON.stringify([...inc.customTags]), JSON.stringify([...inc.systemTags]), inc.description,
       inc.redirectIncidentId, inc.alertCount, inc.createdMs, inc.updatedMs, inc.resolvedMs, inc.firstMs, inc.lastMs,
     ];
@@ -610,7 +618,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const candidates = [...found];
     if (candidates.length > 1) candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
     let target: OpenIncident | undefined;
-    for (const c of candidates) if (c.entities.size + freshCount(c, keys) <= maxEntities) { target = c; break; }
+    for (const c of candidates) {
+      // Room for every key, or (near the limit) for the keys it does not hold yet.
+      if (c.entities.size + keys.length <= maxEntities || c.entities.size + freshCount(c, keys) <= maxEntities) { target = c; break; }
+    }
     let created = false;
     if (target) {
       for (const other of candidates) {
@@ -645,7 +656,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   function newIncident(at: number, firstMs: number, lastMs: number, assignedTo: string | null): OpenIncident {
     const inc: OpenIncident = {
       id: ulid(at), status: 'active', redirectIncidentId: null, assignedTo, classification: 'unknown', determination: 'unknown',
-      title: '', titleCustom: false, severity: 'informational', customTags: new Set(), systemTags: new Set(), description: null,
+      title: '', titleCustom: false, titleStale: true, severity: 'informational', customTags: new Set(), systemTags: new Set(), description: null,
       alertIds: new Set(), entities: new Set(), tactics: new Set(), devices: new Set(), users: new Set(), mailboxes: new Set(),
       titles: [], sources: new Set(), alertCount: 0, createdMs: at, updatedMs: at, resolvedMs: null, firstMs, lastMs, indexed: true,
     };
@@ -667,7 +678,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       // Process keys are per event and always come with their device, so the table leaves them out.
       if (addEntity(inc, ent, kind, key) && listed(kind)) pending.index.push([ent, inc.id]);
     }
-    if (traitSize(inc) !== before || inc.title === '') regenerateTitle(inc);
+    if (traitSize(inc) !== before) inc.titleStale = true;
   }
 
   /** Folds `source` into `target` (Defender's merge: alerts and tags move, the source redirects). */
@@ -801,7 +812,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if ('alertIds' in item) {
         out.push({
           type: 'incident.updated',
-          payload: { incidentId: item.id, changes: { alertAdded: alertId, severity: item.severity, alertCount: item.alertCount, displayName: item.title } },
+          payload: { incidentId: item.id, changes: { alertAdded: alertId, severity: item.severity, alertCount: item.alertCount, displayName: titleOf(item) } },
         });
       } else {
         out.push({
