@@ -1,0 +1,121 @@
+// The write-behind path: Store.batch and the kysely fallback store the same state; the version-2 migration.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { createSqliteStore, type Store } from '../src/store/index.js';
+import { createMemoryBus } from '../src/bus/index.js';
+import { createIncidentService } from '../src/incidents/index.js';
+import { incidentMigrations } from '../src/incidents/incident-tables.js';
+import type { Evidence, RaisedAlert } from '../src/schema/index.js';
+
+const T0 = Date.parse('2026-11-28T10:00:00.000Z');
+
+function alert(id: string, secondsIn: number, evidence: Evidence[], dedupKey = `dk-${id}`): RaisedAlert {
+  const at = new Date(T0 + secondsIn * 1000).toISOString();
+  return {
+    alertId: id, title: `Alert ${id}`, description: 'test alert', severity: 'medium', category: 'Execution',
+    detectionSource: 'sigma', serviceSource: 'vigil', mitreTechniques: ['T1059'], tactics: ['execution'],
+    rule: { id: `rule-${id}`, title: `Rule ${id}`, author: 'Jane Analyst', source: 'sigma' },
+    firstActivity: at, lastActivity: at, events: [], evidence, dedupKey,
+  };
+}
+const device = (id: string): Evidence => ({ kind: 'device', key: id, label: id, role: 'Impacted' });
+const user = (key: string, role: Evidence['role'] = 'Impacted'): Evidence => ({ kind: 'user', key, label: key, role });
+const file = (sha: string): Evidence => ({ kind: 'file', key: sha, label: 'evil.exe', role: 'Related' });
+const SHA = 'b'.repeat(64);
+
+/** Dedup updates, a merge that moves stored alerts, entity rows: each step written before the next. */
+async function scenario(store: Store) {
+  const bus = createMemoryBus();
+  const errors: unknown[] = [];
+  const svc = await createIncidentService({ store, bus, now: () => T0 + 3_600_000, onError: (error) => { errors.push(error); } });
+  const raise = async (...alerts: RaisedAlert[]) => {
+    for (const a of alerts) await bus.publish('alert.raised', { alert: a });
+    await bus.drain();
+    await svc.flush();
+  };
+  await raise(alert('a1', 1, [device('dev-1'), user('alice'), user('alice', 'Related'), file(SHA)]), alert('a2', 2, [device('dev-2')]));
+  await raise(alert('a3', 3, [device('dev-1'), user('alice'), file(SHA)], 'dk-a1'), alert('a4', 4, [device('dev-1'), user('alice'), file(SHA)], 'dk-a1'));
+  await raise(alert('a5', 5, [device('dev-1'), device('dev-2')]));
+  const incidents = (await svc.listIncidents()).items;
+  const alerts = (await svc.listAlerts()).items;
+  const onDev1 = (await svc.listAlerts({ deviceId: 'dev-1' })).items.map((a) => a.id).sort();
+  const ofAlice = (await svc.listIncidents({ user: 'alice' })).items.map((i) => i.id);
+  const entityRows = (await sql<{ entity: string; alert_id: string }>`SELECT "entity", "alert_id" FROM "incident_alert_entities" ORDER BY "alert_id", "entity"`.execute(store.db)).rows;
+  const indexed = (await sql<{ entity: string }>`SELECT DISTINCT "entity" FROM "incident_entity_index" ORDER BY "entity"`.execute(store.db)).rows.map((r) => r.entity);
+  await svc.stop();
+  await bus.close();
+  return { errors, incidents, alerts, onDev1, ofAlice, entityRows, indexed };
+}
+
+for (const through of ['Store.batch', 'kysely statements'] as const) {
+  test(`the write-behind batches store dedup counts, merges and entity rows (${through})`, async () => {
+    const real = await createSqliteStore({ file: ':memory:' });
+    try {
+      const store: Store = through === 'Store.batch' ? real : { ...real, dialect: real.dialect, db: real.db, batch: undefined };
+      assert.equal(typeof store.batch, through === 'Store.batch' ? 'function' : 'undefined');
+      const r = await scenario(store);
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.incidents.length, 1);
+      const [inc] = r.incidents;
+      assert.equal(inc.alertCount, 3);
+      assert.equal(r.alerts.length, 3);
+      const byId = new Map(r.alerts.map((a) => [a.id, a]));
+      assert.deepEqual([...byId.keys()].sort(), ['a1', 'a2', 'a5']);
+      assert.equal(byId.get('a1')!.count, 3);
+      assert.equal(byId.get('a1')!.lastActivityDateTime, '2026-11-28T10:00:04.000Z');
+      // a2 was stored in incident B before the bridging alert merged B into a1's incident.
+      for (const a of r.alerts) assert.equal(a.incidentId, inc.id);
+      assert.deepEqual(r.onDev1, ['a1', 'a5']);
+      assert.deepEqual(r.ofAlice, [inc.id]);
+      assert.deepEqual(r.entityRows, [
+        { entity: 'device:dev-1', alert_id: 'a1' }, { entity: 'user:alice', alert_id: 'a1' },
+        { entity: 'device:dev-2', alert_id: 'a2' },
+        { entity: 'device:dev-1', alert_id: 'a5' }, { entity: 'device:dev-2', alert_id: 'a5' },
+      ]);
+      // Files correlate in memory; the table indexes the device and user filters only.
+      assert.deepEqual(r.indexed, ['device:dev-1', 'device:dev-2', 'user:alice']);
+    } finally {
+      await real.close();
+    }
+  });
+}
+
+test('migration 2 keeps one entity row per alert and entity, and drops non-filter kinds from the entity index', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  try {
+    await store.migrate('incidents', incidentMigrations('sqlite').filter((m) => m.version === 1));
+    await sql`INSERT INTO "incident_alert_entities" ("alert_id", "entity", "kind", "key", "label", "role") VALUES
+      ('x1', 'device:dev-7', 'device', 'dev-7', 'ws-7', 'Impacted'),
+      ('x1', 'user:bob', 'user', 'bob', 'bob', 'Impacted'),
+      ('x1', 'user:bob', 'user', 'bob', 'bob', 'Related')`.execute(store.db);
+    await sql`INSERT INTO "incident_entity_index" ("entity", "incident_id") VALUES
+      ('device:dev-7', 'i1'), ('user:bob', 'i1'), (${`file:${SHA}`}, 'i1'), ('ip:203.0.113.9', 'i1')`.execute(store.db);
+    const svc = await createIncidentService({ store, bus: createMemoryBus(), subscribe: false });
+    await svc.stop();
+    const columns = (await sql<{ name: string }>`SELECT "name" FROM pragma_table_info('incident_alert_entities') ORDER BY "cid"`.execute(store.db)).rows.map((r) => r.name);
+    assert.deepEqual(columns, ['entity', 'alert_id']);
+    const rows = (await sql`SELECT "entity", "alert_id" FROM "incident_alert_entities" ORDER BY "entity"`.execute(store.db)).rows;
+    assert.deepEqual(rows, [{ entity: 'device:dev-7', alert_id: 'x1' }, { entity: 'user:bob', alert_id: 'x1' }]);
+    const indexed = (await sql<{ entity: string }>`SELECT "entity" FROM "incident_entity_index" ORDER BY "entity"`.execute(store.db)).rows.map((r) => r.entity);
+    assert.deepEqual(indexed, ['device:dev-7', 'user:bob']);
+  } finally {
+    await store.close();
+  }
+});
+
+test('Store.batch is one transaction: a failing statement leaves none of the batch behind', async () => {
+  const store = await createSqliteStore({ file: ':memory:' });
+  try {
+    await sql`CREATE TABLE "t" ("a" INTEGER PRIMARY KEY)`.execute(store.db);
+    await assert.rejects(store.batch!([
+      { sql: 'INSERT INTO "t" ("a") VALUES (?)', rows: [[1], [2]] },
+      { sql: 'INSERT INTO "t" ("a") VALUES (?)', rows: [[3], [3]] },
+    ]));
+    assert.deepEqual((await sql`SELECT COUNT(*) AS "n" FROM "t"`.execute(store.db)).rows, [{ n: 0 }]);
+    await store.batch!([{ sql: 'INSERT INTO "t" ("a") VALUES (?)', rows: [[1], [2]] }]);
+    assert.deepEqual((await sql`SELECT COUNT(*) AS "n" FROM "t"`.execute(store.db)).rows, [{ n: 2 }]);
+  } finally {
+    await store.close();
+  }
+});
