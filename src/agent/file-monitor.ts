@@ -117,7 +117,9 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     sweepTimer = undefined;
     const now = performance.now();
     for (const [path, t] of timers) {
-      if (t.due > now) { sweepTimer = setTimeout(sweep, Math.max(1, Math.ceil(t.due - now))); return; }
+      // The next sweep no sooner than a quarter settle period from now: under a stream of new files, a few
+      // paths per wake-up instead of one (each is handled at most settleMs / 4 later).
+      if (t.due > now) { sweepTimer = setTimeout(sweep, Math.max(Math.ceil(settleMs / 4), Math.ceil(t.due - now))); return; }
       timers.delete(path);
       enqueue(path);
     }
