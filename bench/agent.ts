@@ -1,8 +1,11 @@
-// `npm run bench:agent`: `vigil agent` (a separate process, started as the systemd unit starts it) against
-// a local platform, while a workload creates 100 files/s and 20 processes/s for 60 s. Measures the agent's
-// CPU (utime+stime from /proc/<pid>/stat, the agent and its helper processes) and RSS, and the events
-// lost: files and processes the workload made that never arrived as rows.
-// Last line: `agent: cpu <C>% avg, rss <R> MB, events lost <L>`.
+// `npm run bench:agent`: `vigil agent` (a separate process: `node <options> bin/vigil.js agent`, the prebuilt
+// bundle, with the Node options of deploy/vigil-agent.service) against a local platform. Measures 20 s idle
+// (after 15 s of start-up), then a workload that creates 100 files/s and 20 processes/s for 60 s: the agent's
+// CPU (utime+stime from /proc/<pid>/stat, the agent and its helper processes) and RSS, and the events lost:
+// files and processes the workload made that never arrived as rows.
+// Environment: BENCH_SECONDS, BENCH_IDLE_SECONDS, AGENT_NODE_FLAGS (e.g. add --cpu-prof), BENCH_AGENT_TSX=1
+// (the sources through tsx instead of the bundle), BENCH_AGENT_STDOUT=<file>.
+// Last line: `agent: cpu <C>% avg, rss <R> MB, events lost <L>`; the idle figure is the line before the load lines.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';

@@ -136,7 +136,9 @@ export function tcpActivity(procRoot = '/proc'): string | undefined {
 export async function socketOwners(inodes: ReadonlySet<number>, procRoot = '/proc'): Promise<Map<number, number>> {
   const owners = new Map<number, number>();
   // The agent's own sockets first: often the only new ones, and then the walk over every process is skipped.
-  const names = readdirSync(procRoot).filter((n) => /^\d+$/.test(n));
+  // Then the newest processes first (highest pids, wrap-around aside): a new connection is more often a new
+  // process's, and each process looked at costs a readdir and a readlink per open file.
+  const names = readdirSync(procRoot).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(b) - Number(a));
   const self = String(process.pid);
   if (names.includes(self)) names.unshift(self);
   for (const name of names) {
