@@ -1,6 +1,6 @@
 // `vigil mail-gateway`: the SMTP gateway in front of the organisation's mail server, in the foreground.
 import cluster from 'node:cluster';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -27,8 +27,9 @@ const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --lis
   --spam ACTION            junk | quarantine | reject | deliver (default junk)
   --zap-phish TO           junk | quarantine (default junk)
   --executables RULE       malware | allow: executable and script attachments (default malware)
-  --scan-threads N         threads that parse and inspect messages beside SMTP, spool and relay
-                           (default: cores − 1, 1 to 4; 0 scans on the main thread)
+  --scan-threads N         threads per process that parse and inspect messages beside SMTP, spool
+                           and relay (default: cores − 1, shared among --workers, 1 to 4 each;
+                           0 scans on the main thread)
   --workers N              gateway processes sharing the port (node:cluster), each with its own spool
                            folder DIR/wK; quarantines are listed and released across them (default 1)
 `;
@@ -94,7 +95,10 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
   if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 400, '--max-size must be a positive integer');
   const workers = v.workers === undefined ? 1 : Number(v.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new VigilError('bad_config', 400, '--workers must be an integer from 1 to 64');
-  const scanThreads = v['scan-threads'] === undefined ? undefined : Number(v['scan-threads']);
+  // Default: the cores but one, shared among the --workers processes (at least one thread each).
+  const scanThreads = v['scan-threads'] === undefined
+    ? (workers > 1 ? Math.min(4, Math.max(1, Math.floor((availableParallelism() - 1) / workers))) : undefined)
+    : Number(v['scan-threads']);
   if (scanThreads !== undefined && (!Number.isInteger(scanThreads) || scanThreads < 0 || scanThreads > 64)) throw new VigilError('bad_config', 400, '--scan-threads must be an integer from 0 to 64');
   let tls: { key: Buffer; cert: Buffer } | undefined = v['tls-key'] ? { key: readFileSync(v['tls-key']), cert: readFileSync(v['tls-cert']!) } : undefined;
   if (workers > 1 && cluster.isPrimary) {
