@@ -120,3 +120,23 @@ test('the spool journal keeps accepted mail across a restart, forgets finished e
     await spool.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('one-pass scan: encoded words, charset, format=flowed, Authentication-Results, and an embedded message\'s parts', async () => {
+  const iso = Buffer.from('From: =?iso-8859-1?q?J=F6rg?= <J@X.example>\r\nTo: b@corp.example\r\nSubject: =?iso-8859-1?q?Gr=FC=DFe?=\r\nMessage-ID: m1@x\r\n'
+    + 'Authentication-Results: mx; spf=pass smtp.mailfrom=x;\r\n dkim=fail; dmarc=fail\r\nContent-Type: text/plain; charset=iso-8859-1; format=flowed\r\n'
+    + 'Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe https://iso.example/p=3D1 \r\nhttps://flow.example/b\r\n', 'latin1');
+  const a = await scanMessage(iso);
+  assert.deepEqual([a.internetMessageId, a.subject, a.fromAddress, a.fromDisplayName, a.parseError], ['<m1@x>', 'Grüße', 'j@x.example', 'Jörg', undefined]);
+  assert.deepEqual(a.auth, { spf: 'pass', dkim: 'fail', dmarc: 'fail' });
+  assert.deepEqual(a.urls.map((u) => u.url), ['https://iso.example/p=1', 'https://flow.example/b']);
+  const nested = Buffer.from([
+    'From: a@x.example', 'Subject: fwd', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="o"', '',
+    '--o', 'Content-Type: text/plain', '', 'outer https://outer.example/', '--o', 'Content-Type: message/rfc822', 'Content-Disposition: inline', '',
+    'From: inner@y.example', 'Subject: inner', 'Content-Type: multipart/mixed; boundary="i"', '', '--i', 'Content-Type: text/plain', '', 'inner https://inner.example/',
+    '--i', 'Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename="=?utf-8?q?r=C3=A9sum=C3=A9.pdf?="', 'Content-Transfer-Encoding: base64', '',
+    Buffer.from(`MZ${'A'.repeat(100)}`).toString('base64'), '--i--', '', '--o--', ''].join('\r\n'));
+  const b = await scanMessage(nested);
+  assert.deepEqual(b.attachments.map((f) => [f.fileName, f.kind, f.renamed, f.size]), [['résumé.pdf', 'pe', true, 102]]);
+  assert.deepEqual(b.urls.map((u) => [u.url, u.location]), [['https://outer.example/', 'Body'], ['https://inner.example/', 'Body']]);
+  assert.equal(b.parseError, undefined);
+});
