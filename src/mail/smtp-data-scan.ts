@@ -1,7 +1,9 @@
 // smtp-server reads a message's DATA by looking at every byte in JavaScript for a line that starts with a dot
 // (the end of data, or a transparency dot to remove, RFC 5321 §4.5.2): at tens of MB/s this was the gateway's
 // largest cost after scanning. This replaces that one method with the same logic, where the candidates
-// (LF followed by a dot) are found with Buffer.indexOf (native memchr) instead. Everything else is smtp-server's.
+// (LF followed by a dot) are found with Buffer.indexOf (native memchr) instead, and a chunk is not copied to join
+// it to the 4 bytes held back from the one before when nothing can match across that seam. Everything else is
+// smtp-server's.
 //
 // Only the exact method this was written against is replaced (its source is compared): another smtp-server
 // version keeps its own.
@@ -27,8 +29,17 @@ interface StreamState {
 function feedDataStream(this: StreamState, chunk: Buffer, done: (err?: Error) => void): void {
   const dataStream = this._dataStream;
   if (this._lastBytes && this._lastBytes.length) {
-    chunk = Buffer.concat([this._lastBytes, chunk], this._lastBytes.length + chunk.length);
-    this._lastBytes = false;
+    const last = this._lastBytes;
+    if (!this._atDataStart && chunk.length >= 4 && Buffer.concat([last, chunk.subarray(0, 4)]).indexOf(LF_DOT) < 0) {
+      // Nothing can match across the seam (no LF-dot within the held bytes and the chunk's first four): the held
+      // bytes go out first and the chunk is read on its own, instead of copying it to join them (as smtp-server does).
+      this._lastBytes = false;
+      this._countDataBytes(last.length);
+      if (dataStream.writable) dataStream.write(last);
+    } else {
+      chunk = Buffer.concat([last, chunk], last.length + chunk.length);
+      this._lastBytes = false;
+    }
   }
   let len = chunk.length;
   // Data that starts with the terminator (checked on _atDataStart, see smtp-server: no smuggling by segmentation).
