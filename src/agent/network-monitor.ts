@@ -108,25 +108,27 @@ export async function readSockets(procRoot = '/proc'): Promise<SocketEntry[]> {
 }
 
 /**
- * A value that changes whenever a TCP connection is opened or accepted (the kernel's cumulative ActiveOpens
- * and PassiveOpens, IPv4 and IPv6 together) or a TCP socket is added or removed (sockets in use, listeners
- * included): reading it costs microseconds, where reading /proc/net/tcp and tcp6 walks the kernel's whole
- * connection hash table (milliseconds of system time on a machine with much memory, even with few sockets).
- * Undefined when unreadable (then the tables are read every time).
+ * The kernel's TCP counters, for knowing cheaply whether the TCP tables can have anything new: `signature`
+ * changes whenever a TCP connection is opened or accepted (the cumulative ActiveOpens and PassiveOpens, IPv4
+ * and IPv6 together) or a TCP socket is added or removed (sockets in use, listeners included); `v4`/`v6` are
+ * the sockets in use per family (a table with none is not read at all). Reading them costs microseconds, where
+ * reading /proc/net/tcp or tcp6 walks the kernel's whole connection hash table (milliseconds of system time
+ * on a machine with much memory, even with few sockets). Undefined when unreadable (the tables are then read
+ * every time).
  */
-export function tcpActivity(procRoot = '/proc'): string | undefined {
+export function tcpActivity(procRoot = '/proc'): { signature: string; v4: number; v6: number } | undefined {
   try {
     const snmp = readFileSync(`${procRoot}/net/snmp`, 'latin1').split('\n').filter((l) => l.startsWith('Tcp:'));
     const names = snmp[0].split(' ');
     const values = snmp[1].split(' ');
     const active = values[names.indexOf('ActiveOpens')];
     const passive = values[names.indexOf('PassiveOpens')];
-    const inUse = (text: string, proto: string) => new RegExp(`^${proto}: inuse (\\d+)`, 'm').exec(text)?.[1] ?? '-';
+    const inUse = (text: string, proto: string) => /^\S+: inuse (\d+)/m.exec(text.slice(text.indexOf(`${proto}: inuse `)))?.[1];
     const v4 = inUse(readFileSync(`${procRoot}/net/sockstat`, 'latin1'), 'TCP');
-    let v6 = '-';
-    try { v6 = inUse(readFileSync(`${procRoot}/net/sockstat6`, 'latin1'), 'TCP6'); } catch { /* no IPv6 */ }
-    if (active === undefined || passive === undefined || v4 === '-') return undefined;
-    return `${active}/${passive}/${v4}/${v6}`;
+    let v6: string | undefined = '0';
+    try { v6 = inUse(readFileSync(`${procRoot}/net/sockstat6`, 'latin1'), 'TCP6'); } catch { /* no IPv6: no tcp6 table either */ }
+    if (active === undefined || passive === undefined || v4 === undefined || v6 === undefined) return undefined;
+    return { signature: `${active}/${passive}/${v4}/${v6}`, v4: Number(v4), v6: Number(v6) };
   } catch {
     return undefined;
   }
@@ -173,17 +175,19 @@ export async function createNetworkMonitor(options: NetworkMonitorOptions): Prom
   // The TCP tables are read again only when the TCP counters moved (and at least every fullEvery polls, for
   // the one case the counters miss: a listener opened while another TCP socket closed, between two polls).
   const fullEvery = options.fullEvery ?? 15;
-  let tcpSignature = tcpActivity(procRoot);
-  let tcp = readTables(procRoot, TCP_FILES);
+  const readTcp = (counters: ReturnType<typeof tcpActivity>) =>
+    readTables(procRoot, counters ? TCP_FILES.filter(([file]) => (file === 'tcp' ? counters.v4 : counters.v6) > 0) : TCP_FILES);
+  let counters = tcpActivity(procRoot);
+  let tcp = readTcp(counters);
   let pollsSinceTcp = 0;
   last = [...tcp, ...readTables(procRoot, UDP_FILES)];
   for (const s of last) if (interesting(s)) seen.add(keyOf(s));
 
   async function poll() {
-    const signature = tcpActivity(procRoot);
-    if (signature === undefined || signature !== tcpSignature || ++pollsSinceTcp >= fullEvery) {
-      tcp = readTables(procRoot, TCP_FILES);
-      tcpSignature = signature;
+    const now = tcpActivity(procRoot);
+    if (now === undefined || now.signature !== counters?.signature || ++pollsSinceTcp >= fullEvery) {
+      tcp = readTcp(now);
+      counters = now;
       pollsSinceTcp = 0;
     }
     const sockets = [...tcp, ...readTables(procRoot, UDP_FILES)];
