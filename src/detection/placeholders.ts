@@ -11,7 +11,7 @@ export function parsePlaceholders(text: string, file: string): PlaceholderValues
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const at = (offset: number | undefined) => `${file}:${offset === undefined ? 1 : lines.linePos(offset).line}`;
-  if (doc.errors.length > 0) throw new VigilError('bad_config', 2, `${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.errors.length > 0) throw new VigilError('bad_config', 2, `${at(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:\s*$/, '')}`);
   if (doc.contents === null) return {};
   if (!isMap(doc.contents)) throw new VigilError('bad_config', 2, `${at(doc.contents.range?.[0])}: placeholders must be a map of name to value or list of values`);
   const out: Record<string, string[]> = {};
