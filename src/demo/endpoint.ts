@@ -1,9 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+/** The checkout (bin/, src/, node_modules/) and where an endpoint sees it and node's folder. */
+const APP_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REACH_ROOT = '/mnt';
+const APP_MOUNT = `${REACH_ROOT}/vigil-app`;
+const NODE_MOUNT = `${REACH_ROOT}/vigil-node`;
 
 /** Folders of one demo endpoint, all under its sandbox root. */
 export interface EndpointFolders {
@@ -65,7 +69,7 @@ export function endpointFolders(base: string, name: string): EndpointFolders {
 
 /** Whether this machine can give each endpoint its own namespaces (root, and unshare available). */
 export const canRunEndpoints = (): boolean =>
-  process.getuid?.() === 0 && spawnSync('unshare', ['--pid', '--fork', '--mount', '--mount-proc', '--uts', 'true']).status === 0;
+  process.getuid?.() === 0 && existsSync(REACH_ROOT) && spawnSync('unshare', ['--pid', '--fork', '--mount', '--mount-proc', '--uts', 'true']).status === 0;
 
 /** The PID (in the host's namespace) of the first child of `pid`. */
 function firstChild(pid: number): number | undefined {
@@ -82,17 +86,22 @@ export async function startEndpoint(options: {
 }): Promise<Endpoint> {
   const folders = endpointFolders(options.base, options.name);
   const agentArgs = [
-    VIGIL, 'agent', '--server', options.server, '--enroll', options.enrollToken, '--state', folders.state, '--prevention',
+    `${APP_MOUNT}/bin/vigil.js`, 'agent', '--server', options.server, '--enroll', options.enrollToken, '--state', folders.state, '--prevention',
     // tracefs reports host PIDs, which mean nothing inside the endpoint's PID namespace.
     '--process-source', 'proc-sampling',
     ...['/media', '/home', '/tmp', '/etc/cron.d', '/srv'].flatMap((p) => ['--watch', p]),
   ];
   const mounts = MOUNTS.filter(([, target]) => existsSync(target))
     .map(([from, target]) => `mount --bind '${join(folders.root, from)}' ${target}`).join(' && ');
+  // The checkout and node may live under a folder the endpoint gets its own copy of (a clone in /tmp,
+  // node from nvm in /home): both are mounted at fixed places first, on a tmpfs only this endpoint sees.
+  const reach = `mount -t tmpfs vigil-demo ${REACH_ROOT} && mkdir ${APP_MOUNT} ${NODE_MOUNT} `
+    + `&& mount --bind "$VIGIL_DEMO_APP" ${APP_MOUNT} && mount --bind "$VIGIL_DEMO_NODE" ${NODE_MOUNT}`;
   // The agent keeps its caches out of the folders it watches.
-  const env = { ...process.env, TMPDIR: folders.cache };
+  const env = { ...process.env, TMPDIR: folders.cache, VIGIL_DEMO_APP: APP_ROOT, VIGIL_DEMO_NODE: dirname(process.execPath) };
   const child = spawn('unshare', ['--pid', '--fork', '--kill-child=SIGTERM', '--mount', '--propagation', 'private', '--mount-proc', '--uts',
-    'sh', '-c', `hostname ${options.name} && ${mounts} && exec "$0" "$@"`, process.execPath, ...agentArgs], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    'sh', '-c', `hostname ${options.name} && ${reach} && ${mounts} && exec "$0" "$@"`, `${NODE_MOUNT}/${basename(process.execPath)}`, ...agentArgs],
+  { stdio: ['ignore', 'ignore', 'pipe'], env });
   child.stderr!.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.log(`[${options.name}] ${line.trim()}`);
   });
