@@ -1,8 +1,8 @@
 // `vigil agent`: the Linux endpoint sensor, in the foreground (deploy/vigil-agent.service runs it under systemd).
-import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { VigilError } from '../errors/index.js';
+import { parseCommandArgs } from './command-args.js';
 import { createAgent } from '../agent/index.js';
 
 const USAGE = `usage: vigil agent --server URL [--enroll TOKEN | --token SENSOR_TOKEN] [options]
@@ -26,23 +26,12 @@ function defaultWatchPaths(): string[] {
 }
 
 export async function runAgent(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        server: { type: 'string' }, enroll: { type: 'string' }, token: { type: 'string' }, state: { type: 'string' },
-        watch: { type: 'string', multiple: true }, prevention: { type: 'boolean' }, 'yara-rules': { type: 'string' },
-        dns: { type: 'string', multiple: true }, 'process-source': { type: 'string' }, 'enroll-only': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw new VigilError('bad_config', 400, `${(error as Error).message}\n\n${USAGE}`);
-  }
-  const v = parsed.values;
-  if (v.help) { process.stdout.write(USAGE); return 0; }
+  const v = parseCommandArgs(argv, {
+    server: { type: 'string' }, enroll: { type: 'string' }, token: { type: 'string' }, state: { type: 'string' },
+    watch: { type: 'string', multiple: true }, prevention: { type: 'boolean' }, 'yara-rules': { type: 'string' },
+    dns: { type: 'string', multiple: true }, 'process-source': { type: 'string' }, 'enroll-only': { type: 'boolean' },
+  }, USAGE);
+  if (!v) return 0;
   const server = v.server ?? env.VIGIL_SERVER;
   if (!server || !/^https?:\/\//.test(server)) throw new VigilError('bad_config', 400, `--server URL is required (http:// or https://)\n\n${USAGE}`);
   const source = v['process-source'] ?? 'auto';

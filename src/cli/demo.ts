@@ -1,10 +1,10 @@
 // `vigil demo [--ci] [--auto]`: the story of DESIGN.md, live on this machine.
-import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resolveConfig } from '../config/index.js';
 import { VigilError } from '../errors/index.js';
+import { parseCommandArgs } from './command-args.js';
 import { runStory, StoryError } from '../demo/index.js';
 
 const USAGE = `usage: vigil demo [--ci] [--auto] [--port N] [--data DIR]
@@ -17,13 +17,8 @@ const USAGE = `usage: vigil demo [--ci] [--auto] [--port N] [--data DIR]
 `;
 
 export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { ci: { type: 'boolean' }, auto: { type: 'boolean' }, port: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    throw new VigilError('bad_config', 2, `${(error as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) { process.stdout.write(USAGE); return 0; }
+  const values = parseCommandArgs(argv, { ci: { type: 'boolean' }, auto: { type: 'boolean' }, port: { type: 'string' }, data: { type: 'string' } }, USAGE);
+  if (!values) return 0;
   const ci = values.ci ?? false;
   const dataDir = ci ? mkdtempSync(join(tmpdir(), 'vigil-demo-')) : resolve(values.data ?? env.VIGIL_DEMO_DATA ?? './data/demo');
   if (!ci) rmSync(dataDir, { recursive: true, force: true });

@@ -2,9 +2,9 @@
 import cluster from 'node:cluster';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { VigilError } from '../errors/index.js';
+import { parseCommandArgs } from './command-args.js';
 import { ensureTls, startMailGateway, type HostPort, type MailPolicy } from '../mail/index.js';
 
 const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --listen HOST:PORT --next-hop HOST:PORT --domains D[,D…] --spool DIR [options]
@@ -52,25 +52,15 @@ function action(flag: string, value: string | undefined): MailPolicy['malware'] 
 }
 
 export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        server: { type: 'string' }, token: { type: 'string' }, listen: { type: 'string' }, 'next-hop': { type: 'string' },
-        domains: { type: 'string' }, spool: { type: 'string' }, imap: { type: 'string' }, 'imap-user': { type: 'string' },
-        'imap-password': { type: 'string' }, recipients: { type: 'string' }, 'internal-users': { type: 'string' },
-        'tls-key': { type: 'string' }, 'tls-cert': { type: 'string' }, 'max-size': { type: 'string' },
-        malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' }, executables: { type: 'string' },
-        workers: { type: 'string' }, 'scan-threads': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw new VigilError('bad_config', 400, `${(error as Error).message}\n\n${USAGE}`);
-  }
-  const v = parsed.values;
-  if (v.help) { process.stdout.write(USAGE); return 0; }
+  const v = parseCommandArgs(argv, {
+    server: { type: 'string' }, token: { type: 'string' }, listen: { type: 'string' }, 'next-hop': { type: 'string' },
+    domains: { type: 'string' }, spool: { type: 'string' }, imap: { type: 'string' }, 'imap-user': { type: 'string' },
+    'imap-password': { type: 'string' }, recipients: { type: 'string' }, 'internal-users': { type: 'string' },
+    'tls-key': { type: 'string' }, 'tls-cert': { type: 'string' }, 'max-size': { type: 'string' },
+    malware: { type: 'string' }, phish: { type: 'string' }, spam: { type: 'string' }, 'zap-phish': { type: 'string' }, executables: { type: 'string' },
+    workers: { type: 'string' }, 'scan-threads': { type: 'string' },
+  }, USAGE);
+  if (!v) return 0;
   const server = v.server ?? env.VIGIL_SERVER;
   const token = v.token ?? env.VIGIL_SENSOR_TOKEN;
   if (!server || !token) throw new VigilError('bad_config', 400, `--server and --token are required\n\n${USAGE}`);
