@@ -1,11 +1,10 @@
 // A throw-away Dovecot IMAP server on a loopback port, for tests and `vigil demo`: passwd-file users, a master
 // user for the gateway (Dovecot "master users": log in as `user*master`), maildir under `dir`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
 
 export interface DovecotUser { readonly name: string; readonly password: string }
 
@@ -79,7 +78,7 @@ export async function startThrowawayDovecot(options: ThrowawayDovecotOptions): P
   const dir = options.dir;
   const master = options.master ?? { name: 'vigil-gateway', password: `m-${Math.random().toString(36).slice(2)}${Date.now()}` };
   const root = process.getuid?.() === 0;
-  const me = root ? undefined : (process.env.USER ?? execFileSync('id', ['-un'], { encoding: 'utf8' }).trim());
+  const me = root ? undefined : userInfo().username;
   const mailUid = root ? idOf('mail', '/etc/passwd') ?? 8 : process.getuid!();
   const mailGid = root ? idOf('mail', '/etc/group') ?? 8 : process.getgid!();
   for (const d of ['run', 'state', 'mail']) mkdirSync(join(dir, d), { recursive: true });
