@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileLiteralSet, plainShape } from './literal-set.js';
-import { parseSigmaString, withWildcards } from './sigma-value.js';
+import { compileLiteralSet } from './literal-set.js';
+import { parseSigmaString, plainShape, withWildcards } from './sigma-value.js';
 
 test('plainShape names exact, prefix, suffix and contains patterns, and nothing else', () => {
   assert.deepEqual(plainShape(parseSigmaString('a.exe')), { kind: 'exact', literal: 'a.exe' });

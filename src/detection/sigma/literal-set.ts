@@ -3,23 +3,10 @@
 // length, and substrings by one Aho-Corasick pass with a confirming `includes` on each hit.
 // Input text is already lower-cased, like the patterns.
 import { buildAutomata, selectiveWindow } from './prefilter.js';
-import type { SigmaString } from './sigma-value.js';
+import type { PlainShape } from './sigma-value.js';
 
 /** Below this many patterns, separate tests are as fast as the grouped one. */
 export const GROUP_MIN = 4;
-
-type Kind = 'exact' | 'prefix' | 'suffix' | 'contains';
-
-/** The plain shape of a wildcard pattern, or null when it has `?` or inner `*`s. */
-export function plainShape(s: SigmaString): { kind: Kind; literal: string } | null {
-  const p = s.parts;
-  const star = (x: unknown) => typeof x === 'object' && x !== null && (x as { wildcard: string }).wildcard === '*';
-  if (p.length === 1 && typeof p[0] === 'string') return { kind: 'exact', literal: p[0] };
-  if (p.length === 2 && typeof p[0] === 'string' && star(p[1])) return { kind: 'prefix', literal: p[0] };
-  if (p.length === 2 && star(p[0]) && typeof p[1] === 'string') return { kind: 'suffix', literal: p[1] };
-  if (p.length === 3 && star(p[0]) && typeof p[1] === 'string' && star(p[2])) return { kind: 'contains', literal: p[1] };
-  return null;
-}
 
 function byLength(literals: readonly string[]): { lengths: number[]; set: Set<string> } {
   const set = new Set(literals);
@@ -27,8 +14,8 @@ function byLength(literals: readonly string[]): { lengths: number[]; set: Set<st
 }
 
 /** One test for every pattern: true when the text matches any of them. */
-export function compileLiteralSet(patterns: readonly { kind: Kind; literal: string }[]): (text: string) => boolean {
-  const of = (k: Kind) => patterns.filter((p) => p.kind === k).map((p) => p.literal.toLowerCase());
+export function compileLiteralSet(patterns: readonly PlainShape[]): (text: string) => boolean {
+  const of = (k: PlainShape['kind']) => patterns.filter((p) => p.kind === k).map((p) => p.literal.toLowerCase());
   const exact = new Set(of('exact'));
   const prefix = byLength(of('prefix'));
   const suffix = byLength(of('suffix'));

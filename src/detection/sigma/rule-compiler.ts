@@ -6,11 +6,11 @@ import { RuleCompileError } from '../errors.js';
 import { expandPattern, visitCondition, type ConditionNode } from './condition-nodes.js';
 import { parseCondition, ConditionSyntaxError } from './condition-parser.js';
 import { compileCidr, parseIp } from './ip.js';
-import { compileLiteralSet, GROUP_MIN, plainShape } from './literal-set.js';
+import { compileLiteralSet, GROUP_MIN } from './literal-set.js';
 import { regexLiterals } from './regex-literals.js';
 import {
   MissingPlaceholderError, base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
-  parseSigmaString, plainText, requiredLiteral, windash, withWildcards, type SigmaString,
+  parseSigmaString, plainShape, plainText, requiredLiteral, windash, withWildcards, type SigmaString,
 } from './sigma-value.js';
 
 /** What a compiled rule reads from an event. Field ids are interned by the engine's FieldTable. */
@@ -45,11 +45,8 @@ export interface Atom { readonly field: number; readonly literal: string; readon
 
 /** The atom a string pattern guarantees: exact, suffix, or its longest literal run. */
 function atomFor(field: number, s: SigmaString): Atom | null {
-  const parts = s.parts;
-  if (parts.length === 1 && typeof parts[0] === 'string') return { field, literal: parts[0].toLowerCase(), kind: 'exact' };
-  if (parts.length === 2 && typeof parts[0] !== 'string' && parts[0]!.wildcard === '*' && typeof parts[1] === 'string') {
-    return { field, literal: parts[1].toLowerCase(), kind: 'suffix' };
-  }
+  const shape = plainShape(s);
+  if (shape?.kind === 'exact' || shape?.kind === 'suffix') return { field, literal: shape.literal.toLowerCase(), kind: shape.kind };
   const lit = requiredLiteral(s);
   return lit ? { field, literal: lit } : null;
 }

@@ -39,6 +39,25 @@ export function parseSigmaString(text: string): SigmaString {
 /** A plain literal (no wildcards) as a SigmaString. */
 export const literal = (s: string): SigmaString => ({ parts: s ? [s] : [] });
 
+/** A pattern that is one literal, whole, or with a `*` before, after or on both sides. */
+export interface PlainShape { readonly kind: 'exact' | 'prefix' | 'suffix' | 'contains'; readonly literal: string }
+
+const isStar = (p: SigmaPart | undefined) => p !== undefined && typeof p !== 'string' && p.wildcard === '*';
+
+/** The plain shape of a pattern, or null when it has `?`, inner `*`s or no literal. */
+export function plainShape(s: SigmaString): PlainShape | null {
+  const [a, b, c] = s.parts;
+  switch (s.parts.length) {
+    case 1: return typeof a === 'string' ? { kind: 'exact', literal: a } : null;
+    case 2:
+      if (typeof a === 'string' && isStar(b)) return { kind: 'prefix', literal: a };
+      if (isStar(a) && typeof b === 'string') return { kind: 'suffix', literal: b };
+      return null;
+    case 3: return isStar(a) && typeof b === 'string' && isStar(c) ? { kind: 'contains', literal: b } : null;
+    default: return null;
+  }
+}
+
 export function hasWildcards(s: SigmaString): boolean {
   return s.parts.some((p) => typeof p !== 'string');
 }
@@ -184,14 +203,16 @@ export function compileStringTest(s: SigmaString, caseSensitive: boolean): (v: s
   const parts = s.parts.map((p) => (typeof p === 'string' ? conv(p) : p));
   const n = parts.length;
   if (n === 0) return (v) => v.length === 0;
-  const isStar = (p: SigmaPart | undefined) => p !== undefined && typeof p !== 'string' && p.wildcard === '*';
-  const hasQ = parts.some((p) => typeof p !== 'string' && p.wildcard === '?');
-  if (!hasQ) {
-    if (n === 1 && typeof parts[0] === 'string') { const l = parts[0]; return (v) => v === l; }
-    if (n === 1) return () => true; // lone '*'
-    if (n === 2 && isStar(parts[0]) && typeof parts[1] === 'string') { const l = parts[1]; return (v) => v.endsWith(l); }
-    if (n === 2 && typeof parts[0] === 'string' && isStar(parts[1])) { const l = parts[0]; return (v) => v.startsWith(l); }
-    if (n === 3 && isStar(parts[0]) && typeof parts[1] === 'string' && isStar(parts[2])) { const l = parts[1]; return (v) => v.includes(l); }
+  if (n === 1 && isStar(parts[0])) return () => true; // lone '*'
+  const shape = plainShape({ parts });
+  if (shape !== null) {
+    const l = shape.literal;
+    switch (shape.kind) {
+      case 'exact': return (v) => v === l;
+      case 'prefix': return (v) => v.startsWith(l);
+      case 'suffix': return (v) => v.endsWith(l);
+      case 'contains': return (v) => v.includes(l);
+    }
   }
   // General glob: segments between '*' (each may contain '?'), matched greedily left to right.
   // Leftmost placement of each fixed-length segment is always safe, so this is exact and O(n·m).
