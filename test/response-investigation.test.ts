@@ -312,3 +312,46 @@ test('a mail detection proposes soft deletion of the message it names, waiting f
     await h.close();
   }
 });
+
+/** A sigma alert on dev1's second stage, started by an interpreter running a dropper script from Downloads. */
+function droppedStageAlert() {
+  const row = processRow('dev1', {
+    FileName: '.stage2', FolderPath: '/tmp/.stage2', SHA256: OTHER_SHA, ProcessId: 30, ProcessCommandLine: "/tmp/.stage2 -c 'beacon'",
+    InitiatingProcessId: 29, InitiatingProcessCommandLine: '/bin/bash /home/a/Downloads/drop',
+  });
+  return malwareAlert('dev1', '/tmp/.stage2', {
+    category: 'Execution', severity: 'high', detectionSource: 'sigma', events: [{ table: 'DeviceProcessEvents', reportId: row.ReportId, sensorId: 's', row }],
+  }, OTHER_SHA);
+}
+
+test('the script an interpreter ran joins the investigation even when its file event arrives after the alert', async () => {
+  const h = await harness({ levels: { dev1: 'full' } });
+  try {
+    await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/tmp/.stage2', OTHER_SHA)]);
+    const alert = droppedStageAlert();
+    await h.bus.publish('alert.raised', { alert });
+    // The agent reports the script's file once its writes settle: after the process it started.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/home/a/Downloads/drop')]);
+    await h.bus.drain();
+    const [inv] = await h.response.investigations.list({ alertId: alert.alertId });
+    const quarantined = inv.actions.filter((a) => a.kind === 'quarantine_file').map((a) => `${a.params.path} ${a.params.sha256}`).sort();
+    assert.deepEqual(quarantined, [`/home/a/Downloads/drop ${EVIL_SHA}`, `/tmp/.stage2 ${OTHER_SHA}`]);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a script the device never reports as a file is named in the log, not guessed at', async () => {
+  const h = await harness({ levels: { dev1: 'full' }, extra: { scriptFileWaitMs: 150 } });
+  try {
+    await h.store.telemetry.append('DeviceFileEvents', 's', [fileRow('dev1', '/tmp/.stage2', OTHER_SHA)]);
+    const alert = droppedStageAlert();
+    await raise(h, alert);
+    const [inv] = await h.response.investigations.list({ alertId: alert.alertId });
+    assert.deepEqual(inv.actions.filter((a) => a.kind === 'quarantine_file').map((a) => a.params.path), ['/tmp/.stage2']);
+    assert.ok(inv.log.some((l) => l.message === "script /home/a/Downloads/drop, run by the alert's processes, was not reported by the device as a file within 150 ms: it is not part of this investigation"));
+  } finally {
+    await h.close();
+  }
+});

@@ -74,10 +74,18 @@ export interface InvestigationOptions {
   readonly maxRows?: number;
   /** Quarantine at most this many distinct paths of one file per device. Default 20. */
   readonly maxPathsPerDevice?: number;
+  /**
+   * How long an alert's investigation waits for the file event of a script its processes ran, when the
+   * device has not reported that file yet. The agent reports a file once its writes settle, so a script
+   * written and run at once (a dropper copied and started) reaches the platform a little after the
+   * process it started. Default 2,000 ms; 0 does not wait.
+   */
+  readonly scriptFileWaitMs?: number;
 }
 
 const iso = (ms: unknown) => (ms == null ? undefined : new Date(Number(ms)).toISOString());
 const SHA256 = /^[0-9a-f]{64}$/;
+const SCRIPT_FILE_POLL_MS = 100;
 
 /** Whether an alert starts an automated investigation. */
 export function shouldInvestigate(alert: RaisedAlert): boolean {
@@ -200,6 +208,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
   const db = store.db;
   const maxRows = options.maxRows ?? 10_000;
   const maxPaths = options.maxPathsPerDevice ?? 20;
+  const scriptFileWaitMs = options.scriptFileWaitMs ?? 2_000;
   // Investigations still proposing their actions: they may not complete before every action exists.
   const proposing = new Set<string>();
   // Incidents may correlate an alert before its investigation is stored; remember the link (bounded).
@@ -323,7 +332,8 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       if (threat.deviceId && (await levelOf(threat.deviceId)) === 'none') return undefined;
 
       // Scripts behind the alert's processes (run by an interpreter, or the interpreter that started them):
-      // the file is known from the device's file events by its path.
+      // the file is known from the device's file events by its path, which may arrive a little later.
+      let scriptsUnknown: string[] = [];
       if (threat.deviceId && investigate) {
         const scripts = new Set<string>();
         for (const ref of alert.events) {
@@ -333,15 +343,27 @@ export function createInvestigations(options: InvestigationOptions): Investigati
             if (script) scripts.add(script);
           }
         }
-        for (const path of [...scripts].slice(0, 10)) {
-          const known = await rows(
-            'SELECT "SHA256", "FileName" FROM "DeviceFileEvents" WHERE "DeviceId" = ? AND "FolderPath" = ? AND "SHA256" IS NOT NULL ORDER BY "Timestamp" DESC LIMIT 1',
-            [threat.deviceId, path]);
-          const sha256 = str(known.rows[0]?.SHA256)?.toLowerCase();
-          if (sha256 && SHA256.test(sha256) && !threat.files.some((f) => f.sha256 === sha256)) {
-            threat.files.push({ sha256, path, name: str(known.rows[0].FileName) ?? path.slice(path.lastIndexOf('/') + 1) });
+        let unknown = [...scripts].slice(0, 10);
+        const deadline = performance.now() + scriptFileWaitMs;
+        for (let round = 0; unknown.length > 0; round++) {
+          if (round > 0) {
+            if (performance.now() >= deadline) break;
+            await new Promise((resolve) => setTimeout(resolve, SCRIPT_FILE_POLL_MS));
           }
+          const still: string[] = [];
+          for (const path of unknown) {
+            const known = await rows(
+              'SELECT "SHA256", "FileName" FROM "DeviceFileEvents" WHERE "DeviceId" = ? AND "FolderPath" = ? AND "SHA256" IS NOT NULL ORDER BY "Timestamp" DESC LIMIT 1',
+              [threat.deviceId, path]);
+            const sha256 = str(known.rows[0]?.SHA256)?.toLowerCase();
+            if (!sha256 || !SHA256.test(sha256)) { still.push(path); continue; }
+            if (!threat.files.some((f) => f.sha256 === sha256)) {
+              threat.files.push({ sha256, path, name: str(known.rows[0].FileName) ?? path.slice(path.lastIndexOf('/') + 1) });
+            }
+          }
+          unknown = still;
         }
+        scriptsUnknown = unknown;
       }
 
       // An alert about a file an investigation already covers joins it, whatever its own severity: it is
@@ -370,6 +392,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
       const id = ulid(t);
       const verdict = alertVerdict(alert);
       const log: string[] = [`started by alert ${alert.alertId}: ${alert.title} (${alert.severity}, ${alert.category}, ${alert.detectionSource})`];
+      for (const path of scriptsUnknown) log.push(`script ${path}, run by the alert's processes, was not reported by the device as a file within ${scriptFileWaitMs} ms: it is not part of this investigation`);
       const entities: InvestigationEntity[] = [];
       const plan: PlannedAction[] = [];
       const counters = { unhandled: 0, prevented: 0 };

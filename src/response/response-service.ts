@@ -30,6 +30,8 @@ export interface ResponseOptions {
   readonly redeliverAfterMs?: number;
   /** Start automated investigations from 'alert.raised'. Default true. */
   readonly investigate?: boolean;
+  /** See InvestigationOptions.scriptFileWaitMs (default 2,000 ms). */
+  readonly scriptFileWaitMs?: number;
   /** Called when a background task (sweep) fails. */
   readonly onError?: (error: unknown, context: string) => void;
 }
@@ -68,7 +70,7 @@ export async function createResponse(options: ResponseOptions): Promise<Response
   const automationLevelOf = async (deviceId: string): Promise<AutomationLevel> =>
     (await options.automationLevelOf?.(deviceId)) ?? 'semi_all';
   const investigations = createInvestigations({
-    store, bus, audit, actions, now, automationLevelOf, resolveAlerts: options.resolveAlerts,
+    store, bus, audit, actions, now, automationLevelOf, resolveAlerts: options.resolveAlerts, scriptFileWaitMs: options.scriptFileWaitMs,
   });
   actions.onChange((action) => investigations.actionChanged(action));
 
