@@ -116,6 +116,22 @@ test('client credentials give SSF management tokens', async () => {
   assert.equal(claims.sub, fx.clientId);
 });
 
+test('a client secret is kept only as its hash; a wrong secret is refused at the token endpoint', async () => {
+  const row = await t.platform.store.db.selectFrom('idp_apps').select('secret').where('id', '=', fx.clientId).executeTakeFirstOrThrow();
+  assert.equal(row.secret, `sha256:${createHash('sha256').update(fx.clientSecret).digest('hex')}`);
+  const tokenUrl = (await (await fetch(`${fx.issuer}/.well-known/openid-configuration`)).json()).token_endpoint;
+  const attempt = (secret: string) => fetch(tokenUrl, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${fx.clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${t.url}/ssf` }),
+  });
+  const wrong = await attempt(`${fx.clientSecret.slice(0, -1)}x`);
+  assert.equal(wrong.status, 401);
+  assert.equal((await wrong.json()).error, 'invalid_client');
+  assert.equal((await attempt(row.secret)).status, 401, 'the stored hash is not a secret that works');
+  assert.equal((await attempt(fx.clientSecret)).status, 200);
+});
+
 test('high user risk revokes the user’s grants (session.revoked) and a risk policy blocks sign-in', async () => {
   const revoked: unknown[] = [];
   const off = t.platform.bus.subscribe('session.revoked', (e) => { revoked.push(e.subject); }, { name: 'test.revoked' });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
 import { VigilError } from '../errors/index.js';
+import { hashToken } from './secrets.js';
 import type { Migration, Store } from '../store/index.js';
 import { RISK_LEVELS, type RiskLevel } from '../schema/index.js';
 
@@ -65,8 +66,8 @@ export interface Directory {
   createApp(input: AppInput): Promise<{ app: App; clientSecret?: string }>;
   updateApp(id: string, patch: Partial<AppInput>): Promise<App>;
   deleteApp(id: string): Promise<void>;
-  /** The secret oidc-provider compares at the token endpoint. */
-  appSecret(id: string): Promise<string | undefined>;
+  /** The hash of a confidential app's secret (hashClientSecret), which the token endpoint compares with. */
+  appSecretHash(id: string): Promise<string | undefined>;
   userRisk(userKey: string): Promise<UserRisk>;
   setUserRisk(userKey: string, level: RiskLevel, reason: string): Promise<UserRisk>;
   userBlock(userKey: string): Promise<UserBlock | undefined>;
@@ -118,6 +119,21 @@ const blockMigration: Migration = {
   },
 };
 
+/** The form a confidential app's secret is kept in: its SHA-256 (the secret is 256 random bits). */
+export const hashClientSecret = (secret: string) => `sha256:${hashToken(secret)}`;
+
+const secretHashMigration: Migration = {
+  version: 3,
+  name: 'app secrets hashed at rest',
+  async up(db) {
+    const apps = await db.selectFrom('idp_apps').select(['id', 'secret']).where('secret', 'is not', null).execute();
+    for (const app of apps) {
+      if (String(app.secret).startsWith('sha256:')) continue;
+      await db.updateTable('idp_apps').set({ secret: hashClientSecret(String(app.secret)) }).where('id', '=', app.id).execute();
+    }
+  },
+};
+
 const GRANT_TYPES: readonly AppGrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
 
 const toApp = (r: any): App => ({
@@ -137,7 +153,7 @@ function checkApp(a: { name: string; redirectUris: readonly string[]; resource: 
 }
 
 export async function createDirectory({ store, now = Date.now }: { store: Store; now?: () => number }): Promise<Directory> {
-  await store.migrate('identity.directory', [...migrations, blockMigration]);
+  await store.migrate('identity.directory', [...migrations, blockMigration, secretHashMigration]);
   const db = store.db;
 
   async function members(groupId: string) {
@@ -215,7 +231,7 @@ export async function createDirectory({ store, now = Date.now }: { store: Store;
       const secret = confidential ? randomBytes(32).toString('base64url') : null;
       const row = {
         id, name: app.name, redirect_uris: JSON.stringify(app.redirectUris), resource: app.resource, grant_types: JSON.stringify(grantTypes),
-        secret, created_at: new Date(now()).toISOString(),
+        secret: secret === null ? null : hashClientSecret(secret), created_at: new Date(now()).toISOString(),
       };
       await db.insertInto('idp_apps').values(row).execute();
       return { app: toApp(row), ...(secret ? { clientSecret: secret } : {}) };
@@ -243,7 +259,7 @@ export async function createDirectory({ store, now = Date.now }: { store: Store;
       if (!(await dir.getApp(id))) throw new VigilError('not_found', 404, `app '${id}' not found`);
       await db.deleteFrom('idp_apps').where('id', '=', id).execute();
     },
-    async appSecret(id) {
+    async appSecretHash(id) {
       const r = await db.selectFrom('idp_apps').select('secret').where('id', '=', id).executeTakeFirst();
       return r?.secret ?? undefined;
     },

@@ -1,9 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createLocalJWKSet, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { Store } from '../store/index.js';
 import type { Accounts, User } from './accounts.js';
-import type { Directory, App } from './directory.js';
+import { hashClientSecret, type Directory, type App } from './directory.js';
 import type { CaDecision, CaPolicies } from './conditional-access.js';
 import { evaluatePolicies } from './conditional-access.js';
 import type { IdentityKeys } from './keys.js';
@@ -169,10 +170,12 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
       async findClient(id) {
         const app = await directory.getApp(id);
         if (!app) return undefined;
-        const secret = await directory.appSecret(id);
+        // The secret is kept hashed: oidc-provider holds the hash and compareClientSecret (below) hashes
+        // what the client presents.
+        const secretHash = await directory.appSecretHash(id);
         return {
           client_id: app.id, client_name: app.name,
-          ...(secret ? { client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+          ...(secretHash ? { client_secret: secretHash, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
           redirect_uris: [...app.redirectUris],
           grant_types: [...app.grantTypes],
           response_types: app.grantTypes.includes('authorization_code') ? ['code'] : [],
@@ -247,6 +250,12 @@ export function createOidcProvider(options: OidcOptions): OidcProvider {
     } as any);
     // Behind a TLS-terminating proxy (an https public URL), trust X-Forwarded-* for the issuer's scheme and cookies.
     p.proxy = baseUrl.startsWith('https:');
+    (p.Client.prototype as any).compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: unknown) {
+      if (typeof presented !== 'string' || typeof this.clientSecret !== 'string') return false;
+      const expected = Buffer.from(this.clientSecret);
+      const actual = Buffer.from(hashClientSecret(presented));
+      return expected.length === actual.length && timingSafeEqual(expected, actual);
+    };
     p.on('server_error', (_ctx: any, error: unknown) => options.log?.('error', 'oidc server_error', error));
     provider = p;
   }
