@@ -1,6 +1,9 @@
-// The write-behind path: Store.batch and the kysely fallback store the same state; the version-2 migration.
+// The write-behind path: the store's background writer, Store.batch and the kysely fallback store the same state; the version-2 migration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createSqliteStore, type Store } from '../src/store/index.js';
 import { createMemoryBus } from '../src/bus/index.js';
@@ -48,12 +51,16 @@ async function scenario(store: Store) {
   return { errors, incidents, alerts, onDev1, ofAlice, entityRows, indexed };
 }
 
-for (const through of ['Store.batch', 'kysely statements'] as const) {
+for (const through of ['background writer', 'Store.batch', 'kysely statements'] as const) {
   test(`the write-behind batches store dedup counts, merges and entity rows (${through})`, async () => {
-    const real = await createSqliteStore({ file: ':memory:' });
+    const dir = through === 'background writer' ? mkdtempSync(join(tmpdir(), 'vigil-incidents-writes-')) : undefined;
+    const real = await createSqliteStore({ file: dir ? join(dir, 'vigil.db') : ':memory:' });
     try {
-      const store: Store = through === 'Store.batch' ? real : { ...real, dialect: real.dialect, db: real.db, batch: undefined };
-      assert.equal(typeof store.batch, through === 'Store.batch' ? 'function' : 'undefined');
+      const store: Store = through === 'background writer' ? real
+        : through === 'Store.batch' ? { ...real, dialect: real.dialect, db: real.db, openBatchWriter: undefined }
+          : { ...real, dialect: real.dialect, db: real.db, openBatchWriter: undefined, batch: undefined };
+      assert.equal(typeof store.batch, through === 'kysely statements' ? 'undefined' : 'function');
+      assert.equal(typeof store.openBatchWriter, through === 'background writer' ? 'function' : 'undefined');
       const r = await scenario(store);
       assert.deepEqual(r.errors, []);
       assert.equal(r.incidents.length, 1);
@@ -77,6 +84,7 @@ for (const through of ['Store.batch', 'kysely statements'] as const) {
       assert.deepEqual(r.indexed, ['device:dev-1', 'device:dev-2', 'user:alice']);
     } finally {
       await real.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   });
 }

@@ -252,6 +252,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const onError = options.onError ?? (() => {});
 
   await store.migrate('incidents', incidentMigrations(store.dialect));
+  const writer = store.openBatchWriter?.();
 
   const open = new Map<string, OpenIncident>();
   /** entity → the open incident (or, rarely, incidents) holding it; most entities sit in one incident, so no set for them. */
@@ -268,7 +269,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   let watermark = 0;
   let sinceSweep = 0;
   let pending = emptyPending();
-  let flushing: Promise<void> | undefined;
+  /** The batch being written last (batches are written one after another, in the order they were cut). */
+  let writing: Promise<void> | undefined;
   let flushScheduled = false;
   let exclusiveChain: Promise<unknown> = Promise.resolve();
   let exclusiveCount = 0;
@@ -780,29 +782,43 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     ];
   }
 
-  /** One transaction: through the store's reused prepared statements where it has them, else multi-row statements. */
+  /**
+   * One transaction: on the store's background writer where it has one (correlation goes on while it
+   * commits), else through its reused prepared statements, else as multi-row statements.
+   */
   async function write(writes: readonly SpecRows[]): Promise<void> {
+    if (writer) return writer.write(writeGroups(writes));
     if (store.batch) return store.batch(writeGroups(writes));
     const queries = compileWrites(dialect, writes);
     await db.transaction().execute(async (tx) => { for (const query of queries) await tx.executeQuery(query); });
   }
 
-  async function flushNow(): Promise<void> {
-    while (flushing) await flushing;
-    if (pending.size === 0) return;
+  /**
+   * Cuts what is pending into a batch and writes it after the batches before it; its coalesced events
+   * are published once it is stored. Resolves when that is done.
+   */
+  function writeBatch(): Promise<void> {
     const batch = pending;
     pending = emptyPending();
     const coalesced = coalescedEvents(batch);
     const writes = buildWrites(batch);
-    flushing = (async () => {
-      try {
-        await write(writes);
-      } finally {
-        flushing = undefined;
-      }
+    const before = writing;
+    const done: Promise<void> = (async () => {
+      // A failed batch before this one was reported to whoever waited for it.
+      if (before) await before.catch(() => {});
+      await write(writes);
+      if (coalesced.length > 0) await publish(coalesced);
     })();
-    await flushing;
-    if (coalesced.length > 0) await publish(coalesced);
+    writing = done;
+    const settle = () => { if (writing === done) writing = undefined; };
+    done.then(settle, settle);
+    return done;
+  }
+
+  /** Writes everything pending and waits for every batch before it. */
+  async function flushNow(): Promise<void> {
+    if (pending.size > 0) await writeBatch();
+    else if (writing) await writing;
   }
 
   /** The batch's coalesced updates as they stand when it is written (published once it is stored). */
@@ -830,7 +846,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     // A short delay lets a burst share one transaction; reads flush first, so nobody sees the delay.
     setTimeout(() => {
       flushScheduled = false;
-      flushNow().catch((error) => onError(error, { during: 'flush' }));
+      if (pending.size > 0) writeBatch().catch((error) => onError(error, { during: 'flush' }));
     }, FLUSH_DELAY_MS).unref();
   }
 
@@ -857,8 +873,12 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         onError(error, { alertId: (a as { alertId?: unknown })?.alertId });
       }
     }
-    if (pending.size >= batchSize) await flushNow();
-    else if (pending.size > 0) scheduleFlush();
+    if (pending.size >= batchSize) {
+      // At most one batch is being written while the next one fills.
+      if (writing) await writing.catch(() => {});
+      if (pending.size >= batchSize) writeBatch().catch((error) => onError(error, { during: 'flush' }));
+      else if (pending.size > 0) scheduleFlush();
+    } else if (pending.size > 0) scheduleFlush();
     await publish(events);
   }
 
@@ -1446,7 +1466,11 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       stopped = true;
       unsubscribe();
       await exclusiveChain;
-      await flushNow();
+      try {
+        await flushNow();
+      } finally {
+        await writer?.close();
+      }
       watchers.clear();
     },
   };

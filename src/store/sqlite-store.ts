@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Migration, Store, WriteGroup } from './store.js';
+import type { BatchWriter, Migration, Store, WriteGroup } from './store.js';
+import { createSqliteBatchWriter } from './batch-writer.js';
 import { createSqliteTelemetry, ensureTelemetryTables } from './sqlite-telemetry.js';
 import { createQueryWorkers } from './query-workers.js';
 
@@ -50,6 +51,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     }
   });
   const workers = options.file === ':memory:' ? undefined : createQueryWorkers(options.file, options.queryFunctionsModule);
+  const writers = new Set<BatchWriter>();
 
   return {
     dialect: 'sqlite',
@@ -93,7 +95,16 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       await db.connection().execute(async () => { runBatch(groups); });
     },
 
+    openBatchWriter() {
+      if (options.file === ':memory:') return undefined;
+      const writer = createSqliteBatchWriter(options.file, options.synchronous === 'full' ? 'FULL' : 'NORMAL',
+        (fn) => db.connection().execute(fn));
+      writers.add(writer);
+      return writer;
+    },
+
     async close() {
+      await Promise.all([...writers].map((w) => w.close()));
       await workers?.close();
       await db.destroy(); // closes the better-sqlite3 handle too
     },

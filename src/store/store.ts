@@ -62,6 +62,14 @@ export interface WriteGroup {
   readonly rows: readonly (readonly unknown[])[];
 }
 
+/** Batches (as for Store.batch) written in order, each in one transaction, beside the main thread. */
+export interface BatchWriter {
+  /** Resolves once the batch is committed; batches commit in the order they were written. */
+  write(groups: readonly WriteGroup[]): Promise<void>;
+  /** Waits for the batches already written, then ends the writer. */
+  close(): Promise<void>;
+}
+
 /**
  * The platform's database. State tables go through `db` (kysely, dialect-neutral);
  * telemetry goes through `telemetry`; hunting runs read-only SQL through `query`.
@@ -79,5 +87,11 @@ export interface Store {
    * SQL text prepared once and then reused (`?` placeholders). Optional: without it, write through `db`.
    */
   batch?(groups: readonly WriteGroup[]): Promise<void>;
+  /**
+   * The same batches written off the main thread, on a connection of their own (SQLite file stores:
+   * a worker thread), so the caller goes on working while one commits. Optional, and undefined where
+   * the store cannot (an in-memory database): then use `batch`. Close it before the store.
+   */
+  openBatchWriter?(): BatchWriter | undefined;
   close(): Promise<void>;
 }

@@ -1,0 +1,41 @@
+// Worker thread for Store.openBatchWriter(): a write connection of its own to the store's SQLite file.
+// Plain JS so it starts without a loader. Each message is one batch: every group's statement (prepared
+// once per SQL text) runs once per row, all in one BEGIN IMMEDIATE transaction.
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('journal_mode = WAL');
+db.pragma(`synchronous = ${workerData.synchronous}`);
+db.pragma('busy_timeout = 5000');
+db.pragma('foreign_keys = ON');
+db.pragma('cache_size = -65536');
+
+const prepared = new Map();
+const runBatch = db.transaction((groups) => {
+  for (const group of groups) {
+    if (group.rows.length === 0) continue;
+    let statement = prepared.get(group.sql);
+    if (!statement) {
+      if (prepared.size >= 256) prepared.clear();
+      prepared.set(group.sql, statement = db.prepare(group.sql));
+    }
+    for (const row of group.rows) statement.run(row);
+  }
+});
+
+parentPort.on('message', (msg) => {
+  if (msg.close) {
+    db.close();
+    parentPort.postMessage({ id: msg.id, ok: true });
+    parentPort.close();
+    return;
+  }
+  try {
+    // IMMEDIATE: take the write lock first (waiting out other writers), never upgrade a stale read.
+    runBatch.immediate(msg.groups);
+    parentPort.postMessage({ id: msg.id, ok: true });
+  } catch (error) {
+    parentPort.postMessage({ id: msg.id, ok: false, error: String(error?.message ?? error), code: error?.code });
+  }
+});
