@@ -44,7 +44,10 @@ export interface IncidentServiceOptions {
   readonly audit?: AuditSink;
   /** An incident stops growing past this many distinct entities (Defender's "maximum entity count"; default 500). */
   readonly maxIncidentEntities?: number;
-  /** Pending alerts that make the next one wait for a write (default 5,000). */
+  /**
+   * Pending changes that start a write at once when none is running (default 5,000); while one runs,
+   * four times as many make the next alert wait for it.
+   */
   readonly batchSize?: number;
   /** Called with failures of background writes and bad alerts (which are skipped). */
   readonly onError?: (error: unknown, context: Record<string, unknown>) => void;
@@ -149,6 +152,8 @@ interface OpenIncident {
   lastMs: number;
   /** Its entities are in the correlation index (it is open and within the window of recent alerts). */
   indexed: boolean;
+  /** The alert correlation last looked at it for (`considering`), so each incident is a candidate once. */
+  considered: number;
 }
 
 /** An alert that is not resolved: for dedup, risk, and moving between incidents. */
@@ -171,7 +176,8 @@ interface NewAlert {
   readonly raised: RaisedAlert;
   readonly suppressionRuleId: string | null;
   readonly assignedTo: string | null;
-  readonly entities: readonly (readonly [string, string, string, string, string])[];
+  /** Its correlating entities, each once: entity id, kind, key, entity id, kind, key, … */
+  readonly ents: readonly string[];
   readonly createdMs: number;
 }
 
@@ -249,6 +255,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const now = options.now ?? Date.now;
   const maxEntities = options.maxIncidentEntities ?? 500;
   const batchSize = options.batchSize ?? 5000;
+  const maxPending = batchSize * 4;
   const onError = options.onError ?? (() => {});
 
   await store.migrate('incidents', incidentMigrations(store.dialect));
@@ -267,6 +274,9 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   const watchers = new Set<(event: IncidentEvent) => void>();
   const counters = { alerts: 0, deduplicated: 0, suppressed: 0, incidents: 0, merges: 0 };
   let watermark = 0;
+  /** Candidates of the alert being correlated (reused), and that alert's number. */
+  const found: OpenIncident[] = [];
+  let considering = 0;
   let sinceSweep = 0;
   let pending = emptyPending();
   /** The batch being written last (batches are written one after another, in the order they were cut). */
@@ -331,7 +341,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         description: r.description ?? null, alertIds: new Set(), entities: new Set(), tactics: new Set(), devices: new Set(),
         users: new Set(), mailboxes: new Set(), titles: [], sources: new Set(), alertCount: Number(r.alert_count),
         createdMs: Number(r.created_at), updatedMs: Number(r.updated_at), resolvedMs: r.resolved_at === null ? null : Number(r.resolved_at),
-        firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), indexed: false,
+        firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), indexed: false, considered: 0,
       });
     }
     const ids = [...built.keys()];
@@ -438,18 +448,19 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     }
   }
 
-  /** Adds an open incident holding one of a new alert's entities, when it is within the window of the alert. */
-  function consider(id: string, found: Set<OpenIncident>, firstMs: number, lastMs: number) {
+  /** Adds an open incident holding one of a new alert's entities to `found`, when it is within the window of the alert. */
+  function consider(id: string, firstMs: number, lastMs: number) {
     const inc = open.get(id);
-    if (!inc || found.has(inc)) return;
+    if (!inc || inc.considered === considering) return;
+    inc.considered = considering;
     if (firstMs - inc.lastMs > windowMs || inc.firstMs - lastMs > windowMs) return;
-    found.add(inc);
+    found.push(inc);
   }
 
-  /** How many of `keys` an incident does not hold yet. */
-  function freshCount(inc: OpenIncident, keys: readonly string[]): number {
+  /** How many of an alert's entities (flat triples) an incident does not hold yet. */
+  function freshCount(inc: OpenIncident, ents: readonly string[]): number {
     let n = 0;
-    for (const k of keys) if (!inc.entities.has(k)) n++;
+    for (let i = 0; i < ents.length; i += 3) if (!inc.entities.has(ents[i])) n++;
     return n;
   }
 
@@ -575,22 +586,22 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       return;
     }
 
-    const entities: [string, string, string, string, string][] = [];
-    const keys: string[] = [];
+    // Flat triples (entity id, kind, key), one per entity, in evidence order.
+    const ents: string[] = [];
     const devices: string[] = [];
     const users: string[] = [];
     for (const e of raised.evidence) {
       if (!e || typeof e.key !== 'string' || !correlates(e.kind, e.key)) continue;
       const ent = entityId(e.kind, e.key);
-      const role = e.role === 'Impacted' ? 'Impacted' : 'Related';
       let seen = false;
-      for (const x of entities) if (x[0] === ent && x[4] === role) { seen = true; break; }
-      if (seen) continue;
-      if (!keys.includes(ent)) keys.push(ent);
-      entities.push([ent, e.kind, e.key, typeof e.label === 'string' ? e.label : e.key, role]);
-      if (role === 'Impacted' && e.kind === 'device' && !devices.includes(e.key)) devices.push(e.key);
-      if (role === 'Impacted' && e.kind === 'user' && !users.includes(e.key)) users.push(e.key);
+      for (let i = 0; i < ents.length; i += 3) if (ents[i] === ent) { seen = true; break; }
+      if (!seen) ents.push(ent, e.kind, e.key);
+      if (e.role === 'Impacted') {
+        if (e.kind === 'device') { if (!devices.includes(e.key)) devices.push(e.key); }
+        else if (e.kind === 'user' && !users.includes(e.key)) users.push(e.key);
+      }
     }
+    const entityCount = ents.length / 3;
     const alert: HotAlert = {
       id: raised.alertId, incidentId: null, severity: raised.severity, suppressed: false, count: 1, firstMs, lastMs,
       updatedMs: at, dedupKey, devices, users,
@@ -603,26 +614,27 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (rule) {
       alert.suppressed = true;
       counters.suppressed++;
-      pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: rule.rule.id, assignedTo: null, entities, createdMs: at });
+      pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: rule.rule.id, assignedTo: null, ents, createdMs: at });
       pending.size++;
       events.push({ type: 'alert.updated', payload: { alertId: alert.id, incidentId: '', changes: { created: true, suppressed: true, suppressionRuleId: rule.rule.id } } });
       return;
     }
 
     // Correlation: open incidents within the window that share an entity, oldest first.
-    const found = new Set<OpenIncident>();
-    for (const k of keys) {
-      const held = index.get(k);
+    const candidates = found;
+    candidates.length = 0;
+    considering++;
+    for (let i = 0; i < ents.length; i += 3) {
+      const held = index.get(ents[i]);
       if (held === undefined) continue;
-      if (typeof held === 'string') consider(held, found, firstMs, lastMs);
-      else for (const id of held) consider(id, found, firstMs, lastMs);
+      if (typeof held === 'string') consider(held, firstMs, lastMs);
+      else for (const id of held) consider(id, firstMs, lastMs);
     }
-    const candidates = [...found];
     if (candidates.length > 1) candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
     let target: OpenIncident | undefined;
     for (const c of candidates) {
       // Room for every key, or (near the limit) for the keys it does not hold yet.
-      if (c.entities.size + keys.length <= maxEntities || c.entities.size + freshCount(c, keys) <= maxEntities) { target = c; break; }
+      if (c.entities.size + entityCount <= maxEntities || c.entities.size + freshCount(c, ents) <= maxEntities) { target = c; break; }
     }
     let created = false;
     if (target) {
@@ -637,9 +649,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       created = true;
     }
     alert.incidentId = target.id;
-    pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: null, assignedTo: target.assignedTo, entities, createdMs: at });
+    pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: null, assignedTo: target.assignedTo, ents, createdMs: at });
     pending.size++;
-    attach(target, alert, raised, entities);
+    candidates.length = 0;
+    attach(target, alert, raised, ents);
     target.updatedMs = at;
     markIncident(target);
     if (created) {
@@ -661,13 +674,14 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       title: '', titleCustom: false, titleStale: true, severity: 'informational', customTags: new Set(), systemTags: new Set(), description: null,
       alertIds: new Set(), entities: new Set(), tactics: new Set(), devices: new Set(), users: new Set(), mailboxes: new Set(),
       titles: [], sources: new Set(), alertCount: 0, createdMs: at, updatedMs: at, resolvedMs: null, firstMs, lastMs, indexed: true,
+      considered: 0,
     };
     open.set(inc.id, inc);
     counters.incidents++;
     return inc;
   }
 
-  function attach(inc: OpenIncident, alert: HotAlert, raised: RaisedAlert, entities: readonly (readonly string[])[]) {
+  function attach(inc: OpenIncident, alert: HotAlert, raised: RaisedAlert, ents: readonly string[]) {
     inc.alertIds.add(alert.id);
     inc.alertCount++;
     if (inc.alertCount === 1) inc.severity = alert.severity;
@@ -676,9 +690,9 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (alert.lastMs > inc.lastMs) inc.lastMs = alert.lastMs;
     const before = traitSize(inc);
     addTraits(inc, raised.title, raised.detectionSource, raised.category, Array.isArray(raised.tactics) ? raised.tactics : []);
-    for (const [ent, kind, key] of entities) {
+    for (let i = 0; i < ents.length; i += 3) {
       // Process keys are per event and always come with their device, so the table leaves them out.
-      if (addEntity(inc, ent, kind, key) && listed(kind)) pending.index.push([ent, inc.id]);
+      if (addEntity(inc, ents[i], ents[i + 1], ents[i + 2]) && listed(ents[i + 1])) pending.index.push([ents[i], inc.id]);
     }
     if (traitSize(inc) !== before) inc.titleStale = true;
   }
@@ -759,8 +773,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         String(r.detectionSource ?? ''), String(r.serviceSource ?? ''), String(r.category ?? ''), r.rule?.id ?? null, h.dedupKey,
         h.count, h.firstMs, h.lastMs, n.createdMs, h.updatedMs, null, h.suppressed ? 1 : 0, n.suppressionRuleId, JSON.stringify(data),
       ]);
-      // One row per listed entity and alert (an entity in two roles conflicts and is skipped the second time).
-      for (const e of n.entities) if (listed(e[1])) entityRows.push([e[0], h.id]);
+      // One row per listed entity and alert.
+      for (let i = 0; i < n.ents.length; i += 3) if (listed(n.ents[i + 1])) entityRows.push([n.ents[i], h.id]);
     }
     const dirty: unknown[][] = [];
     for (const a of p.dirtyAlerts.values()) dirty.push([a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId, a.id]);
@@ -803,16 +817,26 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const coalesced = coalescedEvents(batch);
     const writes = buildWrites(batch);
     const before = writing;
-    const done: Promise<void> = (async () => {
+    let done: Promise<void> | undefined;
+    done = (async () => {
       // A failed batch before this one was reported to whoever waited for it.
       if (before) await before.catch(() => {});
-      await write(writes);
+      try {
+        await write(writes);
+      } finally {
+        // Group commit: what piled up during this write goes next, as one batch.
+        if (writing === done && pending.size > 0) writeBehind();
+      }
       if (coalesced.length > 0) await publish(coalesced);
     })();
     writing = done;
     const settle = () => { if (writing === done) writing = undefined; };
     done.then(settle, settle);
     return done;
+  }
+
+  function writeBehind() {
+    writeBatch().catch((error) => onError(error, { during: 'flush' }));
   }
 
   /** Writes everything pending and waits for every batch before it. */
@@ -846,7 +870,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     // A short delay lets a burst share one transaction; reads flush first, so nobody sees the delay.
     setTimeout(() => {
       flushScheduled = false;
-      if (pending.size > 0) writeBatch().catch((error) => onError(error, { during: 'flush' }));
+      // While a batch is being written, the next one is cut when it is stored.
+      if (pending.size > 0 && !writing) writeBehind();
     }, FLUSH_DELAY_MS).unref();
   }
 
@@ -873,12 +898,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
         onError(error, { alertId: (a as { alertId?: unknown })?.alertId });
       }
     }
-    if (pending.size >= batchSize) {
-      // At most one batch is being written while the next one fills.
-      if (writing) await writing.catch(() => {});
-      if (pending.size >= batchSize) writeBatch().catch((error) => onError(error, { during: 'flush' }));
-      else if (pending.size > 0) scheduleFlush();
-    } else if (pending.size > 0) scheduleFlush();
+    // One batch is written at a time; the next one fills meanwhile, up to maxPending.
+    if (pending.size >= maxPending && writing) await writing.catch(() => {});
+    if (pending.size >= batchSize && !writing) writeBehind();
+    else if (pending.size > 0) scheduleFlush();
     await publish(events);
   }
 
