@@ -277,6 +277,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   /** Candidates of the alert being correlated (reused), and that alert's number. */
   const found: OpenIncident[] = [];
   let considering = 0;
+  let sinceYield = 0;
   let sinceSweep = 0;
   let pending = emptyPending();
   /** The batch being written last (batches are written one after another, in the order they were cut). */
@@ -824,8 +825,11 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       try {
         await write(writes);
       } finally {
-        // Group commit: what piled up during this write goes next, as one batch.
-        if (writing === done && pending.size > 0) writeBehind();
+        // Group commit: what piled up during this write goes next, as one batch (a small rest after the delay).
+        if (writing === done) {
+          if (pending.size >= batchSize) writeBehind();
+          else if (pending.size > 0) scheduleFlush();
+        }
       }
       if (coalesced.length > 0) await publish(coalesced);
     })();
@@ -899,9 +903,14 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       }
     }
     // One batch is written at a time; the next one fills meanwhile, up to maxPending.
-    if (pending.size >= maxPending && writing) await writing.catch(() => {});
-    if (pending.size >= batchSize && !writing) writeBehind();
-    else if (pending.size > 0) scheduleFlush();
+    if (pending.size >= batchSize) {
+      if (!writing) writeBehind();
+      else if (pending.size >= maxPending) await writing.catch(() => {});
+      // A caller that never yields (a burst through the in-memory bus) would not see the write end, and
+      // the batch would grow to maxPending; every so often it yields, so the next one is cut on time.
+      else if (++sinceYield % 128 === 0) await new Promise<void>((resolve) => { setImmediate(resolve); });
+    }
+    if (pending.size > 0) scheduleFlush();
     await publish(events);
   }
 
