@@ -265,7 +265,8 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   /** entity → the open incident (or, rarely, incidents) holding it; most entities sit in one incident, so no set for them. */
   const index = new Map<string, string | Set<string>>();
   const hot = new Map<string, HotAlert>();
-  const dedup = new Map<string, string>();
+  /** dedup key → the unresolved alert it folds into (always one that `hot` holds). */
+  const dedup = new Map<string, HotAlert>();
   const deviceRisk = new RiskTracker();
   const userRisk = new RiskTracker();
   const riskInfo = new Map<string, { reason: string; updatedMs: number }>();
@@ -305,7 +306,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       const a = hotFromRow(r);
       hot.set(a.id, a);
       const prev = dedup.get(a.dedupKey);
-      if (!prev || hot.get(prev)!.lastMs <= a.lastMs) dedup.set(a.dedupKey, a.id);
+      if (!prev || prev.lastMs <= a.lastMs) dedup.set(a.dedupKey, a);
     }
     for (const a of hot.values()) {
       if (a.suppressed) continue;
@@ -483,10 +484,12 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     });
   }
 
+  const tagsJson = (tags: ReadonlySet<string>) => (tags.size === 0 ? '[]' : JSON.stringify([...tags]));
+
   function incidentRow(inc: OpenIncident): unknown[] {
     return [
       inc.id, titleOf(inc), inc.titleCustom ? 1 : 0, inc.status, inc.severity, SEVERITY_RANK[inc.severity], inc.classification,
-      inc.determination, inc.assignedTo, JSON.stringify([...inc.customTags]), JSON.stringify([...inc.systemTags]), inc.description,
+      inc.determination, inc.assignedTo, tagsJson(inc.customTags), tagsJson(inc.systemTags), inc.description,
       inc.redirectIncidentId, inc.alertCount, inc.createdMs, inc.updatedMs, inc.resolvedMs, inc.firstMs, inc.lastMs,
     ];
   }
@@ -572,8 +575,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       : `${raised.rule?.id ?? raised.title}|${raised.evidence.map((e) => entityId(e.kind, e.key)).sort().join('|')}`;
 
     // Identical alert within the window: count it on the existing one.
-    const prevId = dedup.get(dedupKey);
-    const prev = prevId === undefined ? undefined : hot.get(prevId);
+    const prev = dedup.get(dedupKey);
     if (prev && firstMs - prev.lastMs <= windowMs && prev.firstMs - lastMs <= windowMs) {
       prev.count++;
       if (lastMs > prev.lastMs) prev.lastMs = lastMs;
@@ -608,7 +610,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       updatedMs: at, dedupKey, devices, users,
     };
     hot.set(alert.id, alert);
-    dedup.set(dedupKey, alert.id);
+    dedup.set(dedupKey, alert);
     counters.alerts++;
 
     const rule = suppressions.length === 0 ? undefined : suppressions.find((s) => suppressionMatches(s, raised, at));
@@ -744,11 +746,10 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     sinceSweep = 0;
     const horizon = watermark - windowMs;
     for (const inc of open.values()) if (inc.indexed && inc.lastMs < horizon) unindex(inc);
-    for (const [key, id] of dedup) {
-      const a = hot.get(id);
-      if (!a || a.lastMs < horizon) {
+    for (const [key, a] of dedup) {
+      if (a.lastMs < horizon) {
         dedup.delete(key);
-        if (a?.suppressed) hot.delete(id);
+        if (a.suppressed) hot.delete(a.id);
       }
     }
   }
@@ -1014,7 +1015,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       const a = hot.get(r.id);
       if (a) {
         hot.delete(r.id);
-        if (dedup.get(a.dedupKey) === a.id) dedup.delete(a.dedupKey);
+        if (dedup.get(a.dedupKey) === a) dedup.delete(a.dedupKey);
         if (!a.suppressed) adjustRisk(a, -1, reason, events);
       }
       events.push({ type: 'alert.updated', payload: { alertId: r.id, incidentId: r.incident_id ?? '', changes: { status: 'resolved' } } });
@@ -1026,7 +1027,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   async function reactivateAlert(tx: Kysely<any>, id: string, reason: string, events: IncidentEvent[]) {
     const a = hotFromRow(await tx.selectFrom('incident_alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
     hot.set(id, a);
-    if (!dedup.has(a.dedupKey)) dedup.set(a.dedupKey, id);
+    if (!dedup.has(a.dedupKey)) dedup.set(a.dedupKey, a);
     if (!a.suppressed) adjustRisk(a, 1, reason, events);
   }
 
