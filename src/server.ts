@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { VigilConfig } from './config/index.js';
 import { createSqliteStore, type Store } from './store/index.js';
-import { createMemoryBus, type Bus } from './bus/index.js';
+import { createMemoryBus, createNatsBus, type Bus } from './bus/index.js';
 import { createIngestService } from './ingest/index.js';
 import { createAccounts, type Accounts } from './identity/index.js';
 // response
@@ -21,7 +21,7 @@ import { createPosture, type Posture } from './posture/index.js';
 import { createAccess, type Access } from './identity/index.js';
 import { registerIdentityRoutes, registerPostureRoutes, registerSsfRoutes } from './api/index.js';
 // detection: Sigma on every ingested row (subscribes to 'telemetry.ingested'), with Vigil's own rule pack
-import { createDetectionService, readPlaceholders, vigilRulePack, type DetectionService } from './detection/index.js';
+import { createDetectionService, readPlaceholders, vigilRulePack, type DetectionService, type PlaceholderValues } from './detection/index.js';
 import { registerDetectionRoutes } from './api/index.js';
 // hunting: KQL over the telemetry tables, custom detection rules
 import { createCustomDetections, createHuntingService, HUNTING_INDEXES, KQL_SQL_FUNCTIONS_MODULE, type HuntingService } from './hunting/index.js';
@@ -57,14 +57,34 @@ export interface Platform {
 }
 
 export async function createPlatform(config: VigilConfig): Promise<Platform> {
+  // What the configuration names is read before anything opens, so a bad file fails fast.
+  const placeholders = config.sigmaPlaceholders === undefined ? undefined : readPlaceholders(config.sigmaPlaceholders);
+  // What is open so far, closed again (newest first) when start-up fails part-way, so the process can exit.
+  const opened: Array<() => unknown> = [];
+  try {
+    return await startPlatform(config, placeholders, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try { await close(); } catch { /* best effort: the start-up error is the one to report */ }
+    }
+    throw error;
+  }
+}
+
+async function startPlatform(config: VigilConfig, placeholders: PlaceholderValues | undefined, opened: Array<() => unknown>): Promise<Platform> {
   const dataDir = resolve(config.dataDir);
   // Hunting's read-only query processes get the KQL SQL functions (has, extract, …).
   const store = await createSqliteStore({ file: join(dataDir, 'vigil.db'), synchronous: config.sync, queryFunctionsModule: KQL_SQL_FUNCTIONS_MODULE });
+  opened.push(() => store.close());
   if (config.huntingIndexes) for (const statement of HUNTING_INDEXES) await sql.raw(statement).execute(store.db);
   let app: FastifyInstance | undefined;
-  const bus = createMemoryBus({
-    onHandlerError: (error, context) => app?.log.error({ err: error, ...context }, 'bus handler failed'),
-  });
+  const onHandlerError = (error: unknown, context: { type: string; subscriber: string }) => app?.log.error({ err: error, ...context }, 'bus handler failed');
+  const bus = config.bus === 'memory'
+    ? createMemoryBus({ onHandlerError })
+    : await createNatsBus({ servers: config.bus.split(',').map((url) => url.trim()), onHandlerError }).catch((error: unknown) => {
+      throw new VigilError('bad_config', 2, `cannot reach the NATS bus at ${config.bus}: ${(error as Error).message}`);
+    });
+  opened.push(() => bus.close());
   const accounts = await createAccounts({ store, bus, adminToken: config.adminToken });
   const bootstrap = await accounts.bootstrapAdmin(config.adminPassword);
   // response: the hash-chained audit log (others receive it as `audit`), actions, command channel, investigations.
@@ -72,10 +92,12 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   const audit = await createAuditLog({ store });
   // identity & access: device inventory and compliance, then the provider, CA and the CAEP transmitter.
   const posture = await createPosture({ store, bus });
+  opened.push(() => posture.close());
   const access = await createAccess({
     store, bus, accounts, posture,
     log: (level, message, detail) => app?.log[level]({ detail }, message),
   });
+  opened.push(() => access.close());
   const response = await createResponse({
     store, bus, audit, filesDir: join(dataDir, 'response-files'),
     automationLevelOf: (deviceId) => posture.automationLevelOf(deviceId), // the device group's level
@@ -85,11 +107,13 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     fourEyes: (config as VigilConfig & { fourEyes?: boolean }).fourEyes ?? false,
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
+  opened.push(() => response.close());
 
   // incidents: alerts → incidents and the risk of devices and users (subscribes to 'alert.raised')
   const incidents = await createIncidentService({
     store, bus, audit, onError: (error, context) => app?.log.error({ err: error, ...context }, 'incidents'),
   });
+  opened.push(() => incidents.stop());
   // intel: matches every ingested row against the indicators (subscribes to 'telemetry.ingested'); scope via posture's groups
   const intel = await createIntelService({
     store, bus,
@@ -101,6 +125,7 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
     }),
     onError: (error, context) => app?.log.error({ err: error }, context),
   });
+  opened.push(() => intel.close());
   // response: add_indicator actions create indicators through intel
   response.registerActionKind(indicatorActionKind((input, actor) => intel.create(input, actor)));
   // mail (issue 9): email actions on a message (target: its NetworkMessageId; defender-xdr.md §10), run as commands
@@ -140,18 +165,21 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   }
   const detection = await createDetectionService({
     store, bus, rules: vigilRulePack(),
-    placeholders: config.sigmaPlaceholders === undefined ? undefined : readPlaceholders(config.sigmaPlaceholders),
+    placeholders,
     onError: (error, context) => app?.log.error({ err: error, ...context }, 'detection: a row failed in the engine'),
   });
+  opened.push(() => detection.close());
   const hunting = createHuntingService({ store, defaultWindowDays: 30, timeoutMs: config.huntTimeoutMs, maxRows: 30_000 });
   const customDetections = await createCustomDetections({ store, bus, hunting });
   customDetections.start();
+  opened.push(() => customDetections.stop());
   const metrics = createMetrics({ busLag: () => bus.lag() });
   const ingest = createIngestService({ store, bus, counters: metrics.ingestCounters });
 
   let ready = false;
   app = createApiServer({ accounts, metrics, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel, ready: () => ready });
   registerAccountRoutes(app, { accounts, audit: async (entry) => { await audit.record(entry); } });
+  opened.push(() => app!.close());
   registerIngestRoutes(app, { ingest });
   registerEventRoutes(app, { store });
   registerConsoleRoutes(app, { distDir: new URL('../console/dist', import.meta.url) }); // console: the SOC console at /
@@ -166,7 +194,12 @@ export async function createPlatform(config: VigilConfig): Promise<Platform> {
   registerHuntingRoutes(app, { hunting, rules: customDetections });
   registerIntelRoutes(app, { intel, authenticate: (token) => accounts.authenticate(token), audit: auditEntry }); // intel
 
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+      throw new VigilError('bad_config', 2, `cannot listen on ${config.host}:${config.port} (${error.code}): use --port / VIGIL_PORT or --host / VIGIL_HOST`);
+    }
+    throw error;
+  });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 
 const VIGIL = new URL('../bin/vigil.js', import.meta.url).pathname;
 
@@ -51,6 +52,43 @@ test('vigil serve with a broken placeholders file names the file and line, and e
     assert.equal(code, 2);
     assert.match(err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: %Workstations% must be a value or a list of values`));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('vigil serve with a NATS bus nobody listens on says so and exits 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  try {
+    // A port that was free a moment ago: nothing listens on it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const child = spawn(process.execPath, [VIGIL, 'serve', '--port', '0', '--data', dir, '--bus', `nats://127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(err, new RegExp(`vigil serve: cannot reach the NATS bus at nats://127\\.0\\.0\\.1:${port}: connection refused`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('vigil serve on a port already in use says so and exits 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+  const taken = createServer();
+  try {
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const child = spawn(process.execPath, [VIGIL, 'serve', '--port', String(port), '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(err, new RegExp(`vigil serve: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   }
 });

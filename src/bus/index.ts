@@ -1,3 +1,4 @@
-// The typed domain-event bus: in-memory now, NATS JetStream behind the same interface later.
+// The typed domain-event bus: in-memory (embedded) and NATS JetStream (distributed), one interface.
 export type { Bus, BusOptions, Handler, SubscribeOptions } from './bus.js';
 export { createMemoryBus } from './memory-bus.js';
+export { createNatsBus, type NatsBusOptions } from './nats-bus.js';

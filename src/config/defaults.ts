@@ -23,6 +23,8 @@ export interface VigilConfig {
   readonly huntingIndexes: boolean;
   readonly huntTimeoutMs: number;
   readonly sigmaPlaceholders: string | undefined;
+  /** 'memory', or the NATS server URL(s), comma-separated. */
+  readonly bus: string;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -37,5 +39,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'adminToken', env: 'VIGIL_ADMIN_TOKEN', flag: '--admin-token', default: '', description: 'A fixed admin API token for automation (unset: none).' },
   { key: 'huntingIndexes', env: 'VIGIL_HUNTING_INDEXES', flag: '--hunting-indexes', default: 'off', description: "'on' adds (DeviceName, Timestamp) and (FileName, Timestamp) indexes: summarize … by DeviceName / FileName over large tables reads them instead of sorting every row (bench:hunt's figure needs 'on'); about half the ingest rate into those tables." },
   { key: 'sigmaPlaceholders', env: 'VIGIL_SIGMA_PLACEHOLDERS', flag: '--sigma-placeholders', default: '', description: 'YAML or JSON file of Sigma `|expand` placeholder values (`Admins: [alice, bob]`). Rules using a placeholder without values load disabled.' },
+  { key: 'bus', env: 'VIGIL_BUS', flag: '--bus', default: 'memory', description: "Domain-event bus: 'memory' (in-process), or NATS server URLs (`nats://127.0.0.1:4222`, comma-separated): events go through a JetStream stream VIGIL with a durable consumer per subscriber, and survive restarts." },
   { key: 'huntTimeoutMs', env: 'VIGIL_HUNT_TIMEOUT_MS', flag: '--hunt-timeout', default: '600000', description: 'A hunting query running longer is cancelled (Defender: 10 minutes).' },
 ];

@@ -37,6 +37,10 @@ export function resolveConfig(input: { env: Readonly<Record<string, string | und
   const orUndefined = (v: string) => (v === '' ? undefined : v);
   const huntingIndexes = raw('huntingIndexes');
   if (huntingIndexes !== 'on' && huntingIndexes !== 'off') throw new VigilError('bad_config', 2, `--hunting-indexes / VIGIL_HUNTING_INDEXES must be 'on' or 'off', got '${huntingIndexes}'`);
+  const bus = raw('bus');
+  if (bus !== 'memory' && !bus.split(',').every((url) => /^(nats|tls):\/\/[^\s/]+$/.test(url.trim()))) {
+    throw new VigilError('bad_config', 2, `--bus / VIGIL_BUS must be 'memory' or NATS URLs like nats://127.0.0.1:4222, got '${bus}'`);
+  }
   return {
     dataDir: raw('dataDir'),
     host: raw('host'),
@@ -50,5 +54,6 @@ export function resolveConfig(input: { env: Readonly<Record<string, string | und
     huntingIndexes: huntingIndexes === 'on',
     huntTimeoutMs: int('huntTimeoutMs', 1000, 24 * 3600 * 1000),
     sigmaPlaceholders: orUndefined(raw('sigmaPlaceholders')),
+    bus,
   };
 }
