@@ -169,6 +169,8 @@ interface HotAlert {
   dedupKey: string;
   devices: string[];
   users: string[];
+  /** The `gen` of the pending batch that writes it (new or counted again); 0 when none has. */
+  pendingGen: number;
 }
 
 interface NewAlert {
@@ -182,9 +184,11 @@ interface NewAlert {
 }
 
 interface Pending {
+  /** Tells this batch from the others (HotAlert.pendingGen). */
+  gen: number;
   incidents: Map<string, OpenIncident>;
-  newAlerts: Map<string, NewAlert>;
-  dirtyAlerts: Map<string, HotAlert>;
+  newAlerts: NewAlert[];
+  dirtyAlerts: HotAlert[];
   index: [string, string][];
   /** Merged incidents: their stored alerts move to the target (the final one, when merges chain within a batch). */
   moves: Map<string, OpenIncident>;
@@ -196,8 +200,9 @@ interface Pending {
   size: number;
 }
 
+let generations = 0;
 const emptyPending = (): Pending => ({
-  incidents: new Map(), newAlerts: new Map(), dirtyAlerts: new Map(), index: [], moves: new Map(), activity: [],
+  gen: ++generations, incidents: new Map(), newAlerts: [], dirtyAlerts: [], index: [], moves: new Map(), activity: [],
   risk: new Map(), countEvents: new Map(), size: 0,
 });
 
@@ -328,7 +333,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     return {
       id: r.id, incidentId: r.incident_id ?? null, severity: r.severity, suppressed: Number(r.suppressed) === 1,
       count: Number(r.count), firstMs: Number(r.first_activity), lastMs: Number(r.last_activity), updatedMs: Number(r.updated_at),
-      dedupKey: r.dedup_key, devices, users,
+      dedupKey: r.dedup_key, devices, users, pendingGen: 0,
     };
   }
 
@@ -581,7 +586,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if (lastMs > prev.lastMs) prev.lastMs = lastMs;
       if (firstMs < prev.firstMs) prev.firstMs = firstMs;
       prev.updatedMs = at;
-      if (!pending.newAlerts.has(prev.id) && !pending.dirtyAlerts.has(prev.id)) { pending.dirtyAlerts.set(prev.id, prev); pending.size++; }
+      if (prev.pendingGen !== pending.gen) { prev.pendingGen = pending.gen; pending.dirtyAlerts.push(prev); pending.size++; }
       pending.countEvents.set(prev, null);
       counters.deduplicated++;
       const inc = prev.incidentId ? open.get(prev.incidentId) : undefined;
@@ -607,7 +612,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     const entityCount = ents.length / 3;
     const alert: HotAlert = {
       id: raised.alertId, incidentId: null, severity: raised.severity, suppressed: false, count: 1, firstMs, lastMs,
-      updatedMs: at, dedupKey, devices, users,
+      updatedMs: at, dedupKey, devices, users, pendingGen: pending.gen,
     };
     hot.set(alert.id, alert);
     dedup.set(dedupKey, alert);
@@ -617,7 +622,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     if (rule) {
       alert.suppressed = true;
       counters.suppressed++;
-      pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: rule.rule.id, assignedTo: null, ents, createdMs: at });
+      pending.newAlerts.push({ hot: alert, raised, suppressionRuleId: rule.rule.id, assignedTo: null, ents, createdMs: at });
       pending.size++;
       events.push({ type: 'alert.updated', payload: { alertId: alert.id, incidentId: '', changes: { created: true, suppressed: true, suppressionRuleId: rule.rule.id } } });
       return;
@@ -652,7 +657,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       created = true;
     }
     alert.incidentId = target.id;
-    pending.newAlerts.set(alert.id, { hot: alert, raised, suppressionRuleId: null, assignedTo: target.assignedTo, ents, createdMs: at });
+    pending.newAlerts.push({ hot: alert, raised, suppressionRuleId: null, assignedTo: target.assignedTo, ents, createdMs: at });
     pending.size++;
     candidates.length = 0;
     attach(target, alert, raised, ents);
@@ -746,12 +751,12 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
     sinceSweep = 0;
     const horizon = watermark - windowMs;
     for (const inc of open.values()) if (inc.indexed && inc.lastMs < horizon) unindex(inc);
-    for (const [key, a] of dedup) {
+    dedup.forEach((a, key) => {
       if (a.lastMs < horizon) {
         dedup.delete(key);
         if (a.suppressed) hot.delete(a.id);
       }
-    }
+    });
   }
 
   // ---------- writing behind ----------
@@ -759,7 +764,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   function buildWrites(p: Pending): SpecRows[] {
     const alertRows: unknown[][] = [];
     const entityRows: unknown[][] = [];
-    for (const n of p.newAlerts.values()) {
+    for (const n of p.newAlerts) {
       const r = n.raised;
       const data: AlertData = {
         description: typeof r.description === 'string' ? r.description : '',
@@ -779,7 +784,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       for (let i = 0; i < n.ents.length; i += 3) if (listed(n.ents[i + 1])) entityRows.push([n.ents[i], h.id]);
     }
     const dirty: unknown[][] = [];
-    for (const a of p.dirtyAlerts.values()) dirty.push([a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId, a.id]);
+    for (const a of p.dirtyAlerts) dirty.push([a.count, a.firstMs, a.lastMs, a.updatedMs, a.incidentId, a.id]);
     const moves: unknown[][] = [];
     for (const [sourceId, first] of p.moves) {
       let target = first;
@@ -853,7 +858,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   /** The batch's coalesced updates as they stand when it is written (published once it is stored). */
   function coalescedEvents(batch: Pending): IncidentEvent[] {
     const out: IncidentEvent[] = [];
-    for (const [item, alertId] of batch.countEvents) {
+    batch.countEvents.forEach((alertId, item) => {
       if ('alertIds' in item) {
         out.push({
           type: 'incident.updated',
@@ -865,7 +870,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
           payload: { alertId: item.id, incidentId: item.incidentId ?? '', changes: { count: item.count, lastActivityDateTime: new Date(item.lastMs).toISOString() } },
         });
       }
-    }
+    });
     return out;
   }
 
