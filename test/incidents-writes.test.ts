@@ -127,3 +127,44 @@ test('Store.batch is one transaction: a failing statement leaves none of the bat
     await store.close();
   }
 });
+
+for (const through of ['background writer', 'Store.batch'] as const) {
+  test(`small batches in a burst, then a clean stop without flush: nothing accepted is lost (${through})`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-incidents-burst-'));
+    const store = await createSqliteStore({ file: through === 'background writer' ? join(dir, 'vigil.db') : ':memory:' });
+    try {
+      const bus = createMemoryBus();
+      const errors: unknown[] = [];
+      // batchSize 2: writes start after every couple of alerts, and the burst outruns them.
+      const svc = await createIncidentService({ store, bus, batchSize: 2, now: () => T0 + 3_600_000, onError: (error) => { errors.push(error); } });
+      const raised: RaisedAlert[] = [];
+      for (let i = 1; i <= 30; i++) {
+        // Every fifth alert repeats the one before it (same rule and entities).
+        raised.push(i % 5 === 0 ? { ...raised[i - 2], alertId: `b${i}` } : alert(`b${i}`, i, [device(`dev-${i % 3}`)]));
+      }
+      for (const a of raised) await bus.publish('alert.raised', { alert: a });
+      await bus.drain();
+      await svc.stop();
+      await bus.close();
+      assert.deepEqual(errors, []);
+
+      const again = await createIncidentService({ store, bus: createMemoryBus(), subscribe: false });
+      try {
+        const alerts = (await again.listAlerts({ limit: 100 })).items;
+        assert.equal(alerts.length, 24);
+        const counts = Object.fromEntries(alerts.filter((a) => a.count > 1).map((a) => [a.id, a.count]));
+        assert.deepEqual(counts, { b4: 2, b9: 2, b14: 2, b19: 2, b24: 2, b29: 2 });
+        const incidents = (await again.listIncidents()).items;
+        assert.deepEqual(incidents.map((i) => i.alertCount), [8, 8, 8]);
+        assert.equal(again.stats().openIncidents, 3);
+        assert.equal(again.stats().activeAlerts, 24);
+        assert.equal(again.getDeviceRisk('dev-1'), 'medium');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
