@@ -212,17 +212,19 @@ const INCIDENT_COLUMNS = [
   'resolved_at', 'first_activity', 'last_activity',
 ];
 const ALERT_COLUMNS = [
-  'id', 'incident_id', 'title', 'severity', 'severity_rank', 'status', 'classification', 'determination', 'assigned_to',
+  'id', 'incident_id', 'title', 'severity', 'severity_rank', 'assigned_to',
   'detection_source', 'service_source', 'category', 'rule_id', 'dedup_key', 'count', 'first_activity', 'last_activity',
-  'created_at', 'updated_at', 'resolved_at', 'suppressed', 'suppression_rule_id', 'data',
+  'created_at', 'updated_at', 'suppressed', 'suppression_rule_id', 'data',
 ];
+/** What every new alert starts as, in the statement itself rather than in each row's parameters. */
+const NEW_ALERT_FIXED = [['status', "'new'"], ['classification', "'unknown'"], ['determination', "'unknown'"], ['resolved_at', 'NULL']] as const;
 const ENTITY_COLUMNS = ['entity', 'alert_id'];
 const ACTIVITY_COLUMNS = ['id', 'incident_id', 'alert_id', 'actor', 'action', 'details', 'at'];
 const RISK_COLUMNS = ['kind', 'key', 'level', 'active_alerts', 'reason', 'updated_at'];
 
 // The hot path's writes, in the order a batch runs them.
 const W_INCIDENTS: InsertSpec = { kind: 'insert', table: 'incidents', columns: INCIDENT_COLUMNS, conflict: ['id'], update: INCIDENT_COLUMNS.slice(1) };
-const W_ALERTS: InsertSpec = { kind: 'insert', table: 'incident_alerts', columns: ALERT_COLUMNS, conflict: ['id'] };
+const W_ALERTS: InsertSpec = { kind: 'insert', table: 'incident_alerts', columns: ALERT_COLUMNS, fixed: NEW_ALERT_FIXED, conflict: ['id'] };
 const W_ALERT_ENTITIES: InsertSpec = { kind: 'insert', table: 'incident_alert_entities', columns: ENTITY_COLUMNS, conflict: ENTITY_COLUMNS };
 const W_ALERT_COUNTS: UpdateSpec = { kind: 'update', table: 'incident_alerts', columns: ['count', 'first_activity', 'last_activity', 'updated_at', 'incident_id'], key: 'id' };
 const W_ENTITY_INDEX: InsertSpec = { kind: 'insert', table: 'incident_entity_index', columns: ['entity', 'incident_id'], conflict: ['entity', 'incident_id'] };
@@ -776,9 +778,9 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       };
       const h = n.hot;
       alertRows.push([
-        h.id, h.incidentId, r.title, r.severity, SEVERITY_RANK[r.severity], 'new', 'unknown', 'unknown', n.assignedTo,
+        h.id, h.incidentId, r.title, r.severity, SEVERITY_RANK[r.severity], n.assignedTo,
         String(r.detectionSource ?? ''), String(r.serviceSource ?? ''), String(r.category ?? ''), r.rule?.id ?? null, h.dedupKey,
-        h.count, h.firstMs, h.lastMs, n.createdMs, h.updatedMs, null, h.suppressed ? 1 : 0, n.suppressionRuleId, JSON.stringify(data),
+        h.count, h.firstMs, h.lastMs, n.createdMs, h.updatedMs, h.suppressed ? 1 : 0, n.suppressionRuleId, JSON.stringify(data),
       ]);
       // One row per listed entity and alert.
       for (let i = 0; i < n.ents.length; i += 3) if (listed(n.ents[i + 1])) entityRows.push([n.ents[i], h.id]);

@@ -12,9 +12,11 @@ const MAX_PARAMS = 30_000;
 
 const q = (name: string) => `"${name}"`;
 
-function placeholders(dialect: Dialect, rows: number, cols: number): string {
+/** VALUES tuples of `cols` parameters each, followed by the same SQL literals in every tuple. */
+function placeholders(dialect: Dialect, rows: number, cols: number, literals: readonly string[] = []): string {
+  const tail = literals.map((l) => `,${l}`).join('');
   if (dialect === 'sqlite') {
-    const one = `(${'?,'.repeat(cols - 1)}?)`;
+    const one = `(${'?,'.repeat(cols - 1)}?${tail})`;
     return `${`${one},`.repeat(rows - 1)}${one}`;
   }
   const parts: string[] = [];
@@ -22,7 +24,7 @@ function placeholders(dialect: Dialect, rows: number, cols: number): string {
   for (let r = 0; r < rows; r++) {
     const one: string[] = [];
     for (let c = 0; c < cols; c++) one.push(`$${++n}`);
-    parts.push(`(${one.join(',')})`);
+    parts.push(`(${one.join(',')}${tail})`);
   }
   return parts.join(',');
 }
@@ -31,6 +33,8 @@ export interface InsertSpec {
   readonly kind: 'insert';
   readonly table: string;
   readonly columns: readonly string[];
+  /** Columns every row sets to the same SQL literal (no parameter to pass per row), after `columns`. */
+  readonly fixed?: readonly (readonly [column: string, literal: string])[];
   /** Conflict target; with `update` the listed columns take the new values, without it conflicting rows are skipped. */
   readonly conflict?: readonly string[];
   readonly update?: readonly string[];
@@ -59,6 +63,9 @@ function conflictClause(spec: InsertSpec): string {
     + (spec.update?.length ? `DO UPDATE SET ${spec.update.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING');
 }
 
+const insertColumns = (spec: Omit<InsertSpec, 'kind'>) => [...spec.columns, ...(spec.fixed ?? []).map(([c]) => c)].map(q).join(',');
+const fixedLiterals = (spec: Omit<InsertSpec, 'kind'>) => (spec.fixed ?? []).map(([, literal]) => literal);
+
 const rowSql = new WeakMap<WriteSpec, string>();
 
 /** The one-row statement of a spec (SQLite placeholders), made once per spec. */
@@ -66,7 +73,7 @@ export function rowStatement(spec: WriteSpec): string {
   let text = rowSql.get(spec);
   if (text === undefined) {
     text = spec.kind === 'insert'
-      ? `INSERT INTO ${q(spec.table)} (${spec.columns.map(q).join(',')}) VALUES ${placeholders('sqlite', 1, spec.columns.length)}${conflictClause(spec)}`
+      ? `INSERT INTO ${q(spec.table)} (${insertColumns(spec)}) VALUES ${placeholders('sqlite', 1, spec.columns.length, fixedLiterals(spec))}${conflictClause(spec)}`
       : `UPDATE ${q(spec.table)} SET ${spec.columns.map((c) => `${q(c)} = ?`).join(', ')} WHERE ${q(spec.key)} = ?`;
     rowSql.set(spec, text);
   }
@@ -89,14 +96,14 @@ export function compileWrites(dialect: Dialect, writes: readonly SpecRows[]): Co
 export function insertRows(dialect: Dialect, spec: Omit<InsertSpec, 'kind'>, rows: readonly (readonly unknown[])[]): CompiledQuery[] {
   if (rows.length === 0) return [];
   const per = Math.max(1, Math.floor(MAX_PARAMS / spec.columns.length));
-  const head = `INSERT INTO ${q(spec.table)} (${spec.columns.map(q).join(',')}) VALUES `;
+  const head = `INSERT INTO ${q(spec.table)} (${insertColumns(spec)}) VALUES `;
   const tail = conflictClause({ kind: 'insert', ...spec });
   const out: CompiledQuery[] = [];
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
     const params: unknown[] = [];
     for (const row of chunk) for (const v of row) params.push(v);
-    out.push(CompiledQuery.raw(head + placeholders(dialect, chunk.length, spec.columns.length) + tail, params));
+    out.push(CompiledQuery.raw(head + placeholders(dialect, chunk.length, spec.columns.length, fixedLiterals(spec)) + tail, params));
   }
   return out;
 }
