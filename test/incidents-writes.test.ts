@@ -168,3 +168,29 @@ for (const through of ['background writer', 'Store.batch'] as const) {
     }
   });
 }
+
+test("a background writer whose thread has gone: that batch is reported lost, later ones go through Store.batch", async () => {
+  const real = await createSqliteStore({ file: ':memory:' });
+  try {
+    let writes = 0;
+    const store: Store = {
+      ...real, dialect: real.dialect, db: real.db,
+      openBatchWriter: () => ({
+        async write() { writes++; throw Object.assign(new Error('the batch writer thread ended: exit code 1'), { code: 'writer_ended' }); },
+        async close() {},
+      }),
+    };
+    const errors: unknown[] = [];
+    const svc = await createIncidentService({ store, bus: createMemoryBus(), subscribe: false, now: () => T0 + 3_600_000, onError: (error) => { errors.push(error); } });
+    await svc.ingest([alert('w1', 1, [device('dev-1')])]);
+    await assert.rejects(svc.flush(), /thread ended/);
+    await svc.ingest([alert('w2', 2, [device('dev-2')])]);
+    await svc.flush();
+    assert.equal(writes, 1);
+    assert.deepEqual((await svc.listAlerts()).items.map((a) => a.id), ['w2']);
+    await svc.stop();
+    assert.deepEqual(errors, []);
+  } finally {
+    await real.close();
+  }
+});

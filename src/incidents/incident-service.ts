@@ -267,6 +267,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
 
   await store.migrate('incidents', incidentMigrations(store.dialect));
   const writer = store.openBatchWriter?.();
+  let writerEnded = false;
 
   const open = new Map<string, OpenIncident>();
   /** entity → the open incident (or, rarely, incidents) holding it; most entities sit in one incident, so no set for them. */
@@ -810,7 +811,15 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
    * commits), else through its reused prepared statements, else as multi-row statements.
    */
   async function write(writes: readonly SpecRows[]): Promise<void> {
-    if (writer) return writer.write(writeGroups(writes));
+    if (writer && !writerEnded) {
+      try {
+        return await writer.write(writeGroups(writes));
+      } catch (error) {
+        // Its thread is gone: this batch is reported lost, and later ones go through Store.batch.
+        if ((error as { code?: unknown }).code === 'writer_ended' && !stopped) writerEnded = true;
+        throw error;
+      }
+    }
     if (store.batch) return store.batch(writeGroups(writes));
     const queries = compileWrites(dialect, writes);
     await db.transaction().execute(async (tx) => { for (const query of queries) await tx.executeQuery(query); });

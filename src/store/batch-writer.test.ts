@@ -27,7 +27,7 @@ test('a file store writes batches on a connection of its own, in order, each all
     const last = writer.write([{ sql: insert, rows: [[4, 'w']] }]);
     await writer.close();
     await last;
-    await assert.rejects(writer.write([{ sql: insert, rows: [[5, 'v']] }]), /closed/);
+    await assert.rejects(writer.write([{ sql: insert, rows: [[5, 'v']] }]), { code: 'writer_ended' });
     assert.deepEqual((await sql`SELECT COUNT(*) AS "n" FROM "t"`.execute(store.db)).rows, [{ n: 3 }]);
   } finally {
     await store.close();

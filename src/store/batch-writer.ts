@@ -33,13 +33,15 @@ export function createSqliteBatchWriter(
     if (msg.ok) w.resolve();
     else w.reject(Object.assign(new Error(msg.error ?? 'batch write failed'), { code: msg.code }));
   });
-  const fail = (error: Error) => {
+  // The thread is gone: this batch and every later one fail with code 'writer_ended' (callers may fall back to Store.batch).
+  const fail = (cause: Error) => {
+    const error = Object.assign(new Error(`the batch writer thread ended: ${cause.message}`, { cause }), { code: 'writer_ended' });
     failure ??= error;
     for (const w of waiting.values()) w.reject(error);
     waiting.clear();
   };
   worker.on('error', fail);
-  worker.on('exit', () => fail(new Error('the batch writer thread ended')));
+  worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
 
   function send(msg: { groups?: readonly WriteGroup[]; close?: true }): Promise<void> {
     if (failure) return Promise.reject(failure);
@@ -53,7 +55,7 @@ export function createSqliteBatchWriter(
 
   return {
     write(groups) {
-      if (closing) return Promise.reject(new Error('batch writer closed'));
+      if (closing) return Promise.reject(Object.assign(new Error('batch writer closed'), { code: 'writer_ended' }));
       const done = hold(() => send({ groups }));
       const settled = done.then(() => {}, () => {});
       issued.add(settled);

@@ -64,7 +64,10 @@ export interface WriteGroup {
 
 /** Batches (as for Store.batch) written in order, each in one transaction, beside the main thread. */
 export interface BatchWriter {
-  /** Resolves once the batch is committed; batches commit in the order they were written. */
+  /**
+   * Resolves once the batch is committed; batches commit in the order they were written. Rejects with
+   * code 'writer_ended' once the writer is closed or its thread has gone (later batches fail the same way).
+   */
   write(groups: readonly WriteGroup[]): Promise<void>;
   /** Waits for the batches already written, then ends the writer. */
   close(): Promise<void>;
