@@ -568,3 +568,21 @@ test('correlation memory is bounded by the group cap', () => {
   assert.equal(engine.evaluate(security(4625, { User: 'a' }, at(3))).length, 0);
   assert.equal(engine.evaluate(security(4625, { User: 'c' }, at(4))).length, 1);
 });
+
+test('a value seen before gets the same answer from the prefilter memo, and rule changes are seen at once', () => {
+  const engine = createDetectionEngine();
+  engine.load([
+    { file: 'a.yml', text: `title: a\nid: ra\nlogsource: { category: process_creation, product: windows }\ndetection:\n  sel: { CommandLine|contains: 'mimi' }\n  condition: sel\n` },
+    { file: 'b.yml', text: `title: b\nid: rb\nlogsource: { category: process_creation, product: windows }\ndetection:\n  sel: { Image|endswith: '\\evil.exe', CommandLine|contains: 'katz' }\n  condition: sel\n` },
+  ]);
+  const fired = (fields: Record<string, unknown>) => engine.evaluate(proc(fields)).map((m) => m.rule.title).sort();
+  const event = { Image: 'C:\\Temp\\EVIL.exe', CommandLine: 'C:\\Temp\\evil.exe MimiKatz' };
+  for (let i = 0; i < 3; i++) assert.deepEqual(fired(event), ['a', 'b'], `pass ${i}`);
+  assert.deepEqual(fired({ Image: 'C:\\Temp\\good.exe', CommandLine: 'C:\\Temp\\evil.exe MimiKatz' }), ['a']);
+  assert.deepEqual(fired({ Image: 'C:\\Temp\\EVIL.exe', CommandLine: 'C:\\Temp\\evil.exe' }), []);
+  const a = engine.rules().find((r) => r.title === 'a')!;
+  engine.setEnabled(a.key, false);
+  assert.deepEqual(fired(event), ['b']);
+  engine.setEnabled(a.key, true);
+  assert.deepEqual(fired(event), ['a', 'b']);
+});

@@ -141,6 +141,8 @@ interface Bucket {
     readonly tail: ReadonlyMap<string, readonly number[]> | null;
     /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
     readonly skip: ReadonlySet<string> | null;
+    /** Owners a value hit last time (see PrefilterMemo): telemetry repeats its paths and command lines. */
+    readonly memo: PrefilterMemo;
   }[];
   readonly stamp: Uint32Array;
   gen: number;
@@ -149,6 +151,18 @@ interface Bucket {
 }
 
 /** Exact-value and last-path-segment lookups of the prefilter (values are lower-cased). */
+/**
+ * The owners each recently seen value hits in one prefilter entry (automaton, exact values and path tails):
+ * the answer for a value never changes, and endpoint telemetry repeats the same images, paths and command
+ * lines all day, so a repeated value costs one hash lookup instead of a scan. Bounded: values longer than
+ * MEMO_MAX_LENGTH are not kept, and all memos together hold at most MEMO_BUDGET characters (when full, every
+ * memo is emptied and fills again with what is current).
+ */
+interface PrefilterMemo { readonly owners: Map<string, Int32Array> }
+const MEMO_MAX_LENGTH = 1024;
+const MEMO_BUDGET = 16 * 1024 * 1024;
+const NO_OWNERS = new Int32Array(0);
+
 function lookupExact(
   s: string, exact: ReadonlyMap<string, readonly number[]> | null, tail: ReadonlyMap<string, readonly number[]> | null, hit: (o: number) => void,
 ): void {
@@ -189,7 +203,10 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   let correlator: Correlator | null = null;
   let order = 0;
 
-  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; };
+  /** Every bucket's prefilter memos, and the characters they hold together. */
+  let memos: PrefilterMemo[] = [];
+  let memoChars = 0;
+  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; memos = []; memoChars = 0; };
 
   function windowsTargets(ls: SigmaLogsource): WindowsTarget[] {
     if (ls.product !== undefined && ls.product !== 'windows') return [];
@@ -367,12 +384,17 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     }
     const automata = [...perField].flatMap(([field, idx]) => {
       const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
-      return autos.map((automaton, i) => ({
-        field, automaton,
-        exact: i === 0 && idx.exact.size ? idx.exact : null,
-        tail: i === 0 && idx.tail.size ? idx.tail : null,
-        skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
-      }));
+      return autos.map((automaton, i) => {
+        const memo: PrefilterMemo = { owners: new Map() };
+        memos.push(memo);
+        return {
+          field, automaton,
+          exact: i === 0 && idx.exact.size ? idx.exact : null,
+          tail: i === 0 && idx.tail.size ? idx.tail : null,
+          skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
+          memo,
+        };
+      });
     });
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
@@ -381,6 +403,29 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       hit: (o) => { if (stamp[o] !== bucket.gen) { stamp[o] = bucket.gen; candidates.push(o); } },
     };
     return bucket;
+  }
+
+  const collected: number[] = [];
+  const collect = (o: number) => { collected.push(o); };
+
+  /** Calls `hit` for each owner the value hits in one prefilter entry, from the memo when the value was seen. */
+  function prefilterValue(
+    s: string, automaton: LiteralAutomaton | null, exact: ReadonlyMap<string, readonly number[]> | null,
+    tail: ReadonlyMap<string, readonly number[]> | null, memo: PrefilterMemo, hit: (o: number) => void,
+  ) {
+    let owners = memo.owners.get(s);
+    if (owners === undefined) {
+      collected.length = 0;
+      if (automaton !== null && s.length >= automaton.minLength && !automaton.scan(s, collect)) automaton.scan(s.toLowerCase(), collect, true);
+      if (exact !== null || tail !== null) lookupExact(s.toLowerCase(), exact, tail, collect);
+      owners = collected.length === 0 ? NO_OWNERS : Int32Array.from(collected);
+      if (s.length <= MEMO_MAX_LENGTH) {
+        if (memoChars + s.length > MEMO_BUDGET) { for (const m of memos) m.owners.clear(); memoChars = 0; }
+        memo.owners.set(s, owners);
+        memoChars += s.length;
+      }
+    }
+    for (let i = 0; i < owners.length; i++) hit(owners[i]!);
   }
 
   function windowsBucket(channel: string, eventIdValue: unknown): Bucket {
@@ -438,23 +483,16 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     const cand = bucket.candidates;
     cand.length = 0;
     const hit = bucket.hit;
-    for (const { field, automaton, exact, tail, skip } of bucket.automata) {
+    for (const { field, automaton, exact, tail, skip, memo } of bucket.automata) {
       if (field === ANY_FIELD) {
+        // Not memoised: the fields left to the keyword scan are mostly one-off values (GUIDs, times, ids).
         if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength, automaton.numeric, skip);
         continue;
       }
-      if (automaton !== null) {
-        const v = ctx.text(field);
-        if (v === null) continue;
-        if (typeof v === 'string') { if (!automaton.scan(v, hit)) automaton.scan(v.toLowerCase(), hit, true); }
-        else for (const s of v) if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true);
-      }
-      if (exact !== null || tail !== null) {
-        const lv = ctx.lower(field);
-        if (lv === null) continue;
-        if (typeof lv === 'string') lookupExact(lv, exact, tail, hit);
-        else for (const s of lv) lookupExact(s, exact, tail, hit);
-      }
+      const v = ctx.text(field);
+      if (v === null) continue;
+      if (typeof v === 'string') prefilterValue(v, automaton, exact, tail, memo, hit);
+      else for (const s of v) prefilterValue(s, automaton, exact, tail, memo, hit);
     }
     for (const i of bucket.always) bucket.hit(i);
     if (cand.length === 0) return [];
