@@ -14,7 +14,6 @@ const TACTIC_IDS: Readonly<Record<string, string>> = {
   TA0004: 'privilegeescalation', TA0005: 'defenseevasion', TA0006: 'credentialaccess', TA0007: 'discovery',
   TA0008: 'lateralmovement', TA0009: 'collection', TA0011: 'commandandcontrol', TA0010: 'exfiltration', TA0040: 'impact',
 };
-const ORDER = new Map(TACTICS.map(([key], i) => [key, i]));
 const LABEL = new Map(TACTICS);
 
 /** 'privilege-escalation', 'Privilege Escalation', 'attack.privilege_escalation', 'TA0004' → 'privilegeescalation'. */
@@ -38,7 +37,10 @@ export interface NameInput {
 const count = (n: number, one: string, many: string) => (n === 1 ? `one ${one}` : `${n} ${many}`);
 
 export function incidentName(input: NameInput): string {
-  const tactics = [...new Set(input.tactics)].filter((t) => ORDER.has(t)).sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+  // Known tactics in kill-chain order (TACTICS is in that order), each once.
+  const held = input.tactics instanceof Set ? input.tactics as ReadonlySet<string> : new Set(input.tactics);
+  const tactics: string[] = [];
+  for (const [key] of TACTICS) if (held.has(key)) tactics.push(key);
   const scope = input.devices > 0 ? ` on ${count(input.devices, 'device', 'devices')}`
     : input.users > 0 ? ` involving ${count(input.users, 'user', 'users')}`
     : input.mailboxes > 0 ? ` involving ${count(input.mailboxes, 'mailbox', 'mailboxes')}`
