@@ -641,7 +641,15 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
       if (typeof held === 'string') consider(held, firstMs, lastMs);
       else for (const id of held) consider(id, firstMs, lastMs);
     }
-    if (candidates.length > 1) candidates.sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : 1));
+    // Oldest first (creation time, then id); a handful at most, so sorted in place by insertion.
+    for (let i = 1; i < candidates.length; i++) {
+      const c = candidates[i];
+      let j = i - 1;
+      for (; j >= 0 && (candidates[j].createdMs > c.createdMs || (candidates[j].createdMs === c.createdMs && candidates[j].id > c.id)); j--) {
+        candidates[j + 1] = candidates[j];
+      }
+      candidates[j + 1] = c;
+    }
     let target: OpenIncident | undefined;
     for (const c of candidates) {
       // Room for every key, or (near the limit) for the keys it does not hold yet.
