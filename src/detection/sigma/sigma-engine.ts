@@ -13,6 +13,7 @@ import {
   CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
 } from './logsource-mapping.js';
 import { buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
+import { createMemoBudget, createValueMemo, type ValueMemo } from './value-memo.js';
 import { ANY_FIELD, compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
 import {
   parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
@@ -141,8 +142,8 @@ interface Bucket {
     readonly tail: ReadonlyMap<string, readonly number[]> | null;
     /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
     readonly skip: ReadonlySet<string> | null;
-    /** Owners a value hit last time (see PrefilterMemo): telemetry repeats its paths and command lines. */
-    readonly memo: PrefilterMemo;
+    /** The owners each recently seen value hit (value-memo.ts). */
+    readonly memo: ValueMemo<Int32Array>;
   }[];
   readonly stamp: Uint32Array;
   gen: number;
@@ -151,16 +152,6 @@ interface Bucket {
 }
 
 /** Exact-value and last-path-segment lookups of the prefilter (values are lower-cased). */
-/**
- * The owners each recently seen value hits in one prefilter entry (automaton, exact values and path tails):
- * the answer for a value never changes, and endpoint telemetry repeats the same images, paths and command
- * lines all day, so a repeated value costs one hash lookup instead of a scan. Bounded: values longer than
- * MEMO_MAX_LENGTH are not kept, and all memos together hold at most MEMO_BUDGET characters (when full, every
- * memo is emptied and fills again with what is current).
- */
-interface PrefilterMemo { readonly owners: Map<string, Int32Array> }
-const MEMO_MAX_LENGTH = 1024;
-const MEMO_BUDGET = 16 * 1024 * 1024;
 const NO_OWNERS = new Int32Array(0);
 
 function lookupExact(
@@ -192,6 +183,8 @@ const LEVEL_DEFAULT: SigmaLevel = 'medium';
 
 export function createDetectionEngine(options: DetectionOptions = {}): DetectionEngine {
   const fields = createFieldTable();
+  /** One budget for all prefilter memos. */
+  const memoBudget = createMemoBudget();
   const placeholders = options.placeholders ?? {};
   const canonicalProducts = new Set(options.canonicalProducts ?? DEFAULT_CANONICAL_PRODUCTS);
   const rules = new Map<string, CompiledRule>();
@@ -203,10 +196,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   let correlator: Correlator | null = null;
   let order = 0;
 
-  /** Every bucket's prefilter memos, and the characters they hold together. */
-  let memos: PrefilterMemo[] = [];
-  let memoChars = 0;
-  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; memos = []; memoChars = 0; };
+  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; };
 
   function windowsTargets(ls: SigmaLogsource): WindowsTarget[] {
     if (ls.product !== undefined && ls.product !== 'windows') return [];
@@ -384,17 +374,13 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     }
     const automata = [...perField].flatMap(([field, idx]) => {
       const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
-      return autos.map((automaton, i) => {
-        const memo: PrefilterMemo = { owners: new Map() };
-        memos.push(memo);
-        return {
-          field, automaton,
-          exact: i === 0 && idx.exact.size ? idx.exact : null,
-          tail: i === 0 && idx.tail.size ? idx.tail : null,
-          skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
-          memo,
-        };
-      });
+      return autos.map((automaton, i) => ({
+        field, automaton,
+        exact: i === 0 && idx.exact.size ? idx.exact : null,
+        tail: i === 0 && idx.tail.size ? idx.tail : null,
+        skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
+        memo: createValueMemo<Int32Array>(memoBudget),
+      }));
     });
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
@@ -411,19 +397,15 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   /** Calls `hit` for each owner the value hits in one prefilter entry, from the memo when the value was seen. */
   function prefilterValue(
     s: string, automaton: LiteralAutomaton | null, exact: ReadonlyMap<string, readonly number[]> | null,
-    tail: ReadonlyMap<string, readonly number[]> | null, memo: PrefilterMemo, hit: (o: number) => void,
+    tail: ReadonlyMap<string, readonly number[]> | null, memo: ValueMemo<Int32Array>, hit: (o: number) => void,
   ) {
-    let owners = memo.owners.get(s);
+    let owners = memo.get(s);
     if (owners === undefined) {
       collected.length = 0;
       if (automaton !== null && s.length >= automaton.minLength && !automaton.scan(s, collect)) automaton.scan(s.toLowerCase(), collect, true);
       if (exact !== null || tail !== null) lookupExact(s.toLowerCase(), exact, tail, collect);
       owners = collected.length === 0 ? NO_OWNERS : Int32Array.from(collected);
-      if (s.length <= MEMO_MAX_LENGTH) {
-        if (memoChars + s.length > MEMO_BUDGET) { for (const m of memos) m.owners.clear(); memoChars = 0; }
-        memo.owners.set(s, owners);
-        memoChars += s.length;
-      }
+      memo.set(s, owners);
     }
     for (let i = 0; i < owners.length; i++) hit(owners[i]!);
   }
