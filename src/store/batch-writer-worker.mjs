@@ -5,6 +5,7 @@
 // the caller is not kept waiting for it (and its fsync); the next batch waits for it here.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { createGroupWriter } from './group-writer.mjs';
 
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('journal_mode = WAL');
@@ -17,19 +18,7 @@ db.pragma('wal_autocheckpoint = 0');
 const CHECKPOINT_ROWS = 1000;
 let sinceCheckpoint = 0;
 
-const prepared = new Map();
-const runBatch = db.transaction((groups) => {
-  for (const group of groups) {
-    if (group.rows.length === 0) continue;
-    let statement = prepared.get(group.sql);
-    if (!statement) {
-      if (prepared.size >= 256) prepared.clear();
-      prepared.set(group.sql, statement = db.prepare(group.sql));
-    }
-    for (const row of group.rows) statement.run(row);
-    sinceCheckpoint += group.rows.length;
-  }
-});
+const writeGroups = createGroupWriter(db);
 
 parentPort.on('message', (msg) => {
   if (msg.close) {
@@ -40,7 +29,7 @@ parentPort.on('message', (msg) => {
   }
   try {
     // IMMEDIATE: take the write lock first (waiting out other writers), never upgrade a stale read.
-    runBatch.immediate(msg.groups);
+    sinceCheckpoint += writeGroups.immediate(msg.groups);
     parentPort.postMessage({ id: msg.id, ok: true });
   } catch (error) {
     parentPort.postMessage({ id: msg.id, ok: false, error: String(error?.message ?? error), code: error?.code });

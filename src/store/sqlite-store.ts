@@ -2,10 +2,11 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BatchWriter, Migration, Store, WriteGroup } from './store.js';
+import type { BatchWriter, Migration, Store } from './store.js';
 import { createSqliteBatchWriter } from './batch-writer.js';
 import { createSqliteTelemetry, ensureTelemetryTables } from './sqlite-telemetry.js';
 import { createQueryWorkers } from './query-workers.js';
+import { createGroupWriter } from './group-writer.mjs';
 
 export interface SqliteStoreOptions {
   /** Database file, or ':memory:' (tests; `query` then needs a file and refuses). */
@@ -38,18 +39,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
   // Store.batch: statements prepared once per SQL text (bounded), run in one transaction.
-  const prepared = new Map<string, Database.Statement>();
-  const runBatch = handle.transaction((groups: readonly WriteGroup[]) => {
-    for (const group of groups) {
-      if (group.rows.length === 0) continue;
-      let statement = prepared.get(group.sql);
-      if (!statement) {
-        if (prepared.size >= 256) prepared.clear();
-        prepared.set(group.sql, statement = handle.prepare(group.sql));
-      }
-      for (const row of group.rows) statement.run(row);
-    }
-  });
+  const runBatch = createGroupWriter(handle);
   const workers = options.file === ':memory:' ? undefined : createQueryWorkers(options.file, options.queryFunctionsModule);
   const writers = new Set<BatchWriter>();
 
