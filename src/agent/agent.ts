@@ -9,6 +9,7 @@ import { loadOrEnroll, type DeviceIdentity } from './enrollment.js';
 import { createFileMonitor, type FileEvent, type FileMonitor } from './file-monitor.js';
 import { createHashCache, hashFile, type FileHashes } from './hashes.js';
 import { createIntelFeed, type IntelFeed } from './intel-feed.js';
+import { createIsoClock } from './iso-time.js';
 import { autorunCategory, collectInvestigationPackage } from './investigation-package.js';
 import { createIsolation } from './isolation.js';
 import { createLogonMonitor, type LogonMonitor } from './logon-monitor.js';
@@ -89,8 +90,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     onDropped: (droppedRows) => { healthWrite = healthWrite.then(() => state.writeJson('health.json', { droppedRows })).catch(() => {}); },
   });
 
+  // The row is the collector's own new object: completed in place, not copied.
+  const clock = createIsoClock();
   const emit = (table: TableName, row: Record<string, unknown>) => {
-    queue.push(table, { Timestamp: new Date().toISOString(), ...row, DeviceId: identity.deviceId, DeviceName: deviceName, ReportId: ids.next() });
+    row.Timestamp ??= clock.now();
+    row.DeviceId = identity.deviceId;
+    row.DeviceName = deviceName;
+    row.ReportId = ids.next();
+    queue.push(table, row);
   };
 
   const allowedFile = 'allowed-hashes.json';
@@ -104,16 +111,28 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   let quarantined = 0;
   const verdictCache = new Map<string, Verdict | null>();
 
-  /** Scans one file; reports and (in prevention mode) quarantines it. Returns what was done. */
-  async function inspect(path: string, hashes: FileHashes, context: { pid?: number } = {}): Promise<Verdict | undefined> {
+  /**
+   * Scans one file; reports and (in prevention mode) quarantines it. Returns what was done; at once (no
+   * promise) when the file is clean and was judged from memory, as most are.
+   */
+  function inspect(path: string, hashes: FileHashes, context: { pid?: number } = {}): Promise<Verdict | undefined> | undefined {
     const cached = verdictCache.get(hashes.sha256);
-    const verdict = cached === undefined ? await scanner.scan(path, hashes) : cached ?? undefined;
-    if (cached === undefined && hashes.size > 4096) {
+    if (cached !== undefined) return cached ? act(path, hashes, cached, context) : undefined;
+    const quick = scanner.scanHashes(hashes);
+    if (quick === 'file') return scanner.scan(path, hashes).then((verdict) => judged(path, hashes, verdict, context));
+    return judged(path, hashes, quick, context);
+  }
+
+  function judged(path: string, hashes: FileHashes, verdict: Verdict | undefined, context: { pid?: number }): Promise<Verdict | undefined> | undefined {
+    if (hashes.size > 4096) {
       // Large files (executables) are scanned once per content; small ones are cheap to rescan.
       verdictCache.set(hashes.sha256, verdict ?? null);
       if (verdictCache.size > 10_000) verdictCache.delete(verdictCache.keys().next().value!);
     }
-    if (!verdict) return undefined;
+    return verdict ? act(path, hashes, verdict, context) : undefined;
+  }
+
+  async function act(path: string, hashes: FileHashes, verdict: Verdict, context: { pid?: number }): Promise<Verdict> {
     detections++;
     let action: 'quarantined' | 'detected' = 'detected';
     let error: string | undefined;
@@ -151,10 +170,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   if (collect.process) {
     processes = await createProcessMonitor({
       proc, hashes: exeHashes, emit, log, prefer: options.processSource ?? 'auto', sampleIntervalMs: options.processSampleMs,
-      onExec: (info) => {
+      onExec: (info, hashes) => {
         if (!info.exe || info.pid === process.pid) return;
         // Executables are hashed once per content (the cache), and scanned once per hash (the verdict cache).
-        void exeHashes.get(info.exe).then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
+        void (hashes ?? exeHashes.get(info.exe)).then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
       },
     });
   }
@@ -162,7 +181,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   if (collect.file && options.watchPaths.length) {
     files = createFileMonitor({
       paths: options.watchPaths, exclude: [state.root], log,
-      onEvent: async (event: FileEvent) => {
+      onEvent: (event: FileEvent) => {
         const h = event.hashes;
         emit('DeviceFileEvents', {
           ActionType: event.action, FileName: basename(event.path), FolderPath: event.path,
@@ -170,7 +189,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           PreviousFileName: event.previousPath ? basename(event.previousPath) : null,
           PreviousFolderPath: event.previousPath ?? null,
         });
-        if (h) await inspect(event.path, h);
+        return h ? inspect(event.path, h) : undefined;
       },
     });
   }

@@ -1,7 +1,7 @@
-import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { hashFile, type FileHashes } from './hashes.js';
+import { hashFile, hashSmallFileSync, type FileHashes } from './hashes.js';
 
 export interface FileMonitor {
   /** Directories under watch right now. */
@@ -24,7 +24,8 @@ export interface FileMonitorOptions {
   readonly paths: readonly string[];
   /** Paths never watched (the agent's own state folder, its quarantine store). */
   readonly exclude?: readonly string[];
-  readonly onEvent: (event: FileEvent) => Promise<void> | void;
+  /** Called in order, one event at a time: the next waits while a returned promise is pending. */
+  readonly onEvent: (event: FileEvent) => Promise<unknown> | void;
   readonly maxDirs?: number;
   readonly maxQueue?: number;
   /** A path is handled this long after its last change, so a file being written is hashed once, complete. */
@@ -45,15 +46,22 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
   const maxDirs = options.maxDirs ?? 8192;
   const maxQueue = options.maxQueue ?? 20_000;
   const settleMs = options.settleMs ?? 100;
+  const maxHashBytes = options.maxHashBytes ?? 512 * 1024 * 1024;
   const exclude = (options.exclude ?? []).map((p) => p.replace(/\/+$/, ''));
+  const excluded = new Set(exclude);
+  const excludedPrefixes = exclude.map((e) => e + sep);
   const startedAt = Date.now();
   const watchers = new Map<string, FSWatcher>();
   const known = new Map<string, Known>();
   const vanished = new Map<string, { path: string; at: number }>(); // dev:ino → where it was
   // Paths waiting for their writes to settle, in the order they are due (every (re)schedule appends with the
-  // same delay), swept by one timer: two or three inotify events per new file need no timer each.
+  // same delay). Those due are taken whenever the monitor wakes for a file event anyway; one timer, set for
+  // the first path due (a little later: a stream of events usually takes it first), takes them otherwise.
+  // Under a stream of new files the monitor then wakes for inotify and for nothing else.
   const timers = new Map<string, { due: number; first: number }>();
   let sweepTimer: NodeJS.Timeout | undefined;
+  let sweepAt = Infinity;
+  const slackMs = Math.ceil(settleMs / 4);
   const queue: string[] = [];
   const queued = new Set<string>();
   let dropped = 0;
@@ -64,7 +72,8 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
 
   // The agent's own transient files (quarantine staging, restore in progress) are not user activity.
   const OWN = /\/\.vigil-q-[0-9A-Z]+$|\.vigil-restore-[0-9A-Z]+$/;
-  const isExcluded = (p: string) => OWN.test(p) || exclude.some((e) => p === e || p.startsWith(e + sep));
+  const isOwn = (p: string) => p.includes('.vigil-') && OWN.test(p);
+  const isExcluded = (p: string) => isOwn(p) || excluded.has(p) || excludedPrefixes.some((e) => p.startsWith(e));
 
   function watchDir(dir: string) {
     if (closed || watchers.has(dir) || isExcluded(dir)) return;
@@ -73,10 +82,14 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
       warnedMax = true;
       return;
     }
+    // An entry of a watched folder is excluded only as itself (a folder under an excluded one is never
+    // watched) or as the agent's own file: no prefix test per event.
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
     try {
       const w = watch(dir, { persistent: false }, (_type, name) => {
-        if (name) schedule(join(dir, name.toString()));
-        else schedule(dir);
+        if (!name) { schedule(dir); return; }
+        const path = prefix + name;
+        if (!isOwn(path) && !excluded.has(path)) schedule(path, true);
       });
       w.on('error', () => { w.close(); watchers.delete(dir); });
       watchers.set(dir, w);
@@ -102,27 +115,48 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     }
   }
 
-  function schedule(path: string) {
-    if (closed || isExcluded(path)) return;
+  function schedule(path: string, checked = false) {
+    if (closed || (!checked && isExcluded(path))) return;
     const now = performance.now();
     const existing = timers.get(path);
-    // Wait for writes to settle, but never more than 10 settle periods for a file written continuously.
-    if (existing && now - existing.first > settleMs * 10) return;
-    if (existing) timers.delete(path); // appended again below, with the latest due time
-    timers.set(path, { due: now + settleMs, first: existing?.first ?? now });
-    sweepTimer ??= setTimeout(sweep, settleMs);
+    if (existing) {
+      // Wait for writes to settle, but never more than 10 settle periods for a file written continuously.
+      if (now - existing.first <= settleMs * 10) {
+        timers.delete(path); // appended again, with the latest due time
+        existing.due = now + settleMs;
+        timers.set(path, existing);
+      }
+    } else {
+      timers.set(path, { due: now + settleMs, first: now });
+    }
+    takeDue(now);
+  }
+
+  /** Enqueues the paths due, then sets the timer for the next one (unless it is set for then already). */
+  function takeDue(now: number) {
+    let next = Infinity;
+    for (const [path, t] of timers) {
+      if (t.due > now) { next = t.due; break; }
+      timers.delete(path);
+      enqueue(path);
+    }
+    if (next === Infinity) {
+      if (sweepTimer) { clearTimeout(sweepTimer); sweepTimer = undefined; sweepAt = Infinity; }
+      return;
+    }
+    // The next path due is handled at the first event after it, or by the timer soon after.
+    const at = next + slackMs;
+    if (sweepTimer && sweepAt <= at && sweepAt > next) return;
+    clearTimeout(sweepTimer);
+    sweepAt = at;
+    sweepTimer = setTimeout(sweep, Math.max(1, Math.ceil(at - now)));
   }
 
   function sweep() {
     sweepTimer = undefined;
-    const now = performance.now();
-    for (const [path, t] of timers) {
-      // The next sweep no sooner than a quarter settle period from now: under a stream of new files, a few
-      // paths per wake-up instead of one (each is handled at most settleMs / 4 later).
-      if (t.due > now) { sweepTimer = setTimeout(sweep, Math.max(Math.ceil(settleMs / 4), Math.ceil(t.due - now))); return; }
-      timers.delete(path);
-      enqueue(path);
-    }
+    sweepAt = Infinity;
+    // A timer may fire a fraction of a millisecond before the time it was set for.
+    if (!closed) takeDue(performance.now() + 1);
   }
 
   function enqueue(path: string) {
@@ -133,25 +167,32 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     if (!working) void work();
   }
 
-  async function work() {
+  /** Handles the queue in order: synchronously while each event is handled so, waiting where one is not. */
+  function work(): void {
     working = true;
-    try {
-      while (queue.length && !closed) {
-        const path = queue.shift()!;
-        queued.delete(path);
-        await handle(path).catch((error) => log(`file event ${path}: ${(error as Error).message}`));
+    while (queue.length && !closed) {
+      const path = queue.shift()!;
+      queued.delete(path);
+      let pending: Promise<unknown> | void;
+      try {
+        pending = handle(path);
+      } catch (error) {
+        log(`file event ${path}: ${(error as Error).message}`);
+        continue;
       }
-    } finally {
-      working = false;
-      if (!queue.length && !timers.size) { const w = idleWaiters; idleWaiters = []; for (const f of w) f(); }
+      if (pending) {
+        pending.catch((error) => log(`file event ${path}: ${(error as Error).message}`)).then(work, work);
+        return;
+      }
     }
+    working = false;
+    if (!queue.length && !timers.size) { const w = idleWaiters; idleWaiters = []; for (const f of w) f(); }
   }
 
-  async function handle(path: string) {
-    let info;
-    try {
-      info = lstatSync(path);
-    } catch {
+  function handle(path: string): Promise<unknown> | void {
+    let info: Stats | undefined;
+    try { info = lstatSync(path, { throwIfNoEntry: false }); } catch { /* not reachable any more */ }
+    if (!info) {
       const gone = known.get(path);
       if (gone) {
         known.delete(path);
@@ -164,7 +205,7 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
       return;
     }
     if (info.isDirectory()) {
-      if (!watchers.has(path)) await walk(path, true);
+      if (!watchers.has(path)) return walk(path, true);
       return;
     }
     if (!info.isFile()) return;
@@ -176,7 +217,7 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
       if (before.size === info.size && before.mtimeMs === info.mtimeMs) return; // attribute change only
       action = 'FileModified';
     } else {
-      const from = vanished.get(`${info.dev}:${info.ino}`);
+      const from = vanished.size ? vanished.get(`${info.dev}:${info.ino}`) : undefined;
       if (from && Date.now() - from.at < 5000) {
         vanished.delete(`${info.dev}:${info.ino}`);
         action = 'FileRenamed';
@@ -188,8 +229,14 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
     }
     known.set(path, now);
     if (known.size > 200_000) known.delete(known.keys().next().value!);
-    const hashes = await hashFile(path, options.maxHashBytes, undefined, info).catch(() => undefined);
-    await options.onEvent({ action, path, previousPath, hashes });
+    // Small files (most new files) are read and hashed here and now, with the lstat just taken; others (empty
+    // ones too: a size of 0 may be a pseudo file) through hashFile.
+    if (info.size > maxHashBytes) return options.onEvent({ action, path, previousPath });
+    let hashes: FileHashes | undefined;
+    try { hashes = hashSmallFileSync(path, info); } catch { return options.onEvent({ action, path, previousPath }); }
+    if (hashes) return options.onEvent({ action, path, previousPath, hashes });
+    return hashFile(path, maxHashBytes, undefined, info).catch(() => undefined)
+      .then((h) => options.onEvent({ action, path, previousPath, hashes: h }));
   }
 
   for (const p of options.paths) void walk(p.replace(/\/+$/, '') || '/', false).catch(() => {});
@@ -207,6 +254,7 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
       watchers.clear();
       clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      sweepAt = Infinity;
       timers.clear();
       const w = idleWaiters; idleWaiters = []; for (const f of w) f();
     },

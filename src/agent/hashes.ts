@@ -1,5 +1,5 @@
 import { createHash, hash } from 'node:crypto';
-import { close as closeCb, open as openCb, read as readCb, readFile as readFileCb, readFileSync, statSync, type Stats } from 'node:fs';
+import { close as closeCb, closeSync, open as openCb, openSync, read as readCb, readFile as readFileCb, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 
 // The callback API: much less overhead per file than fs/promises' FileHandle reads.
@@ -39,6 +39,32 @@ function hashesOf(content: Buffer, headBytes: number): FileHashes {
 }
 
 /**
+ * The hashes of a small regular file (1 byte to 64 KB by `info`, the stat or lstat the caller just took), read
+ * and hashed synchronously: open, one read, close. Undefined when the file is not that small (empty, larger,
+ * or not a regular file): hashFile reads those. Throws when the file cannot be read.
+ */
+export function hashSmallFileSync(path: string, info: Stats, headBytes = 4096): FileHashes | undefined {
+  if (!info.isFile() || info.size <= 0 || info.size > TINY) return undefined;
+  const fd = openSync(path, 'r');
+  let content: Buffer;
+  try {
+    // Room for one byte more than the stat said: the size read is the end of the file (no fstat, no read
+    // that returns nothing), and a full buffer means it grew meanwhile (the rest is read, as readFileSync would).
+    const buffer = Buffer.allocUnsafe(info.size + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buffer, n, buffer.length - n, null);
+      n += got;
+      if (got === 0 || n >= info.size) break;
+    }
+    content = n < buffer.length ? buffer.subarray(0, n) : Buffer.concat([buffer, readFileSync(fd)]);
+  } finally {
+    closeSync(fd);
+  }
+  return content.length <= SMALL ? hashesOf(content, headBytes) : undefined;
+}
+
+/**
  * SHA-256, SHA-1 and MD5 in one read of the file. Files larger than maxBytes are not hashed (undefined).
  * `known`: the file's stat (or lstat of a regular file) just taken by the caller, so it is not taken twice.
  */
@@ -47,8 +73,8 @@ export async function hashFile(path: string, maxBytes = 512 * 1024 * 1024, headB
   if (!info.isFile() || info.size > maxBytes) return undefined;
   // A size of 0 may be a pseudo file (procfs, tracefs) whose read can block: that one goes to the thread pool.
   if (info.size > 0 && info.size <= TINY) {
-    const content = readFileSync(path);
-    if (content.length <= SMALL && content.length <= maxBytes) return hashesOf(content, headBytes);
+    const small = hashSmallFileSync(path, info, headBytes);
+    if (small && small.size <= maxBytes) return small;
   } else if (info.size <= SMALL) {
     const content = await readFile(path);
     if (content.length <= SMALL) return hashesOf(content, headBytes);

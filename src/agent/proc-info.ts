@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { createIsoClock } from './iso-time.js';
 
 /** What /proc says about one process. */
 export interface ProcInfo {
@@ -50,6 +51,7 @@ function createProcTextReader(): (path: string) => string {
 
 export function createProcReader(procRoot = '/proc'): ProcReader {
   const readProcText = createProcTextReader();
+  const clock = createIsoClock();
   const bootTimeMs = Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
   let users = new Map<number, string>();
   let passwdMtime = -1;
@@ -97,7 +99,7 @@ export function createProcReader(procRoot = '/proc'): ProcReader {
         return {
           pid, ppid, comm, exe, uid, user: userName(uid), startTicks,
           cmdline: args.map(quoteArg).join(' '),
-          startTime: new Date(bootTimeMs + (startTicks * 1000) / CLK_TCK).toISOString(),
+          startTime: clock.iso(bootTimeMs + (startTicks * 1000) / CLK_TCK),
         };
       } catch {
         return undefined;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, rmdir, writeFile, readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { HashCache } from './hashes.js';
+import type { FileHashes, HashCache } from './hashes.js';
 import type { ProcInfo, ProcReader } from './proc-info.js';
 
 /** Which source reports process starts. */
@@ -18,8 +18,8 @@ export interface ProcessMonitorOptions {
   readonly proc: ProcReader;
   readonly hashes: HashCache;
   readonly emit: (table: 'DeviceProcessEvents', row: Record<string, unknown>) => void;
-  /** Called for every started process with its executable (on-access scan of what runs). */
-  readonly onExec?: (info: ProcInfo) => void;
+  /** Called for every started process with its executable's hashes (on-access scan of what runs). */
+  readonly onExec?: (info: ProcInfo, exeHashes: Promise<FileHashes | undefined> | undefined) => void;
   /** 'auto' tries the kernel's sched_process_exec tracepoint first, then samples /proc. */
   readonly prefer?: 'auto' | ProcessSource;
   readonly sampleIntervalMs?: number;
@@ -46,26 +46,31 @@ const FORK_FIELDS = / pid=(\d+) child_comm=.* child_pid=(\d+)$/;
 export async function createProcessMonitor(options: ProcessMonitorOptions): Promise<ProcessMonitor> {
   const { proc, hashes, emit } = options;
   const log = options.log ?? (() => {});
-  const table = new Map<number, ProcInfo & { seenAt: number }>();
+  // exeHashes: the hashes of a process's executable once looked up (when it started, or became a parent),
+  // kept for the children it starts: the image that runs does not change, and each look-up costs a stat.
+  const table = new Map<number, ProcInfo & { seenAt: number; exeHashes?: Promise<FileHashes | undefined> }>();
   const forkParent = new Map<number, number>();
   let closed = false;
 
-  async function infoOf(pid: number): Promise<ProcInfo | undefined> {
+  async function infoOf(pid: number): Promise<(ProcInfo & { exeHashes?: Promise<FileHashes | undefined> }) | undefined> {
     const known = table.get(pid);
     if (known) return known;
     const info = await proc.read(pid);
-    if (info) table.set(pid, { ...info, seenAt: Date.now() });
-    return info;
+    if (!info) return undefined;
+    const entry = { ...info, seenAt: Date.now() };
+    table.set(pid, entry);
+    return entry;
   }
 
   async function report(info: ProcInfo, extra: Record<string, unknown> = {}) {
-    table.set(info.pid, { ...info, seenAt: Date.now() });
-    options.onExec?.(info);
+    const selfHashes = info.exe ? hashes.get(info.exe) : undefined;
+    table.set(info.pid, { ...info, seenAt: Date.now(), exeHashes: selfHashes });
+    options.onExec?.(info, selfHashes);
     const parent = info.ppid > 0 ? await infoOf(info.ppid) : undefined;
     const grand = parent && parent.ppid > 0 ? await infoOf(parent.ppid) : undefined;
     const [self, parentHashes] = await Promise.all([
-      info.exe ? hashes.get(info.exe) : undefined,
-      parent?.exe ? hashes.get(parent.exe) : undefined,
+      selfHashes,
+      parent?.exe ? (parent.exeHashes ??= hashes.get(parent.exe)) : undefined,
     ]);
     emit('DeviceProcessEvents', {
       Timestamp: info.startTime,

@@ -54,6 +54,11 @@ interface YaraEngine { scanFileAsync(path: string): Promise<YaraMatch[]>; scan(d
 export interface Scanner {
   /** Verdict for a file, or undefined when it is clean (or allowed). */
   scan(path: string, hashes: FileHashes): Promise<Verdict | undefined>;
+  /**
+   * The same verdict from what is in memory (hashes, head, the content of a small file), at once; 'file' when
+   * the file itself is still to be scanned (YARA over a file too large to have been kept in memory): use scan.
+   */
+  scanHashes(hashes: FileHashes): Verdict | undefined | 'file';
   setIndicators(indicators: Iterable<Indicator>): void;
   /** A local allow (a file restored by an analyst is not quarantined again). */
   allow(sha256: string): void;
@@ -101,6 +106,7 @@ export async function createScanner(options: ScannerOptions = {}): Promise<Scann
   }
 
   function indicatorFor(hashes: FileHashes): Indicator | undefined {
+    if (!byHash.size) return undefined;
     for (const h of [hashes.sha256, hashes.sha1, hashes.md5]) {
       const found = byHash.get(h);
       if (found && !(found.expiresAt && Date.parse(found.expiresAt) < Date.now())) return found;
@@ -117,26 +123,36 @@ export async function createScanner(options: ScannerOptions = {}): Promise<Scann
       byHash.clear();
       for (const i of indicators) if (HASH_TYPES.has(i.type)) byHash.set(i.value.toLowerCase(), i);
     },
+    scanHashes,
     async scan(path, hashes) {
-      if (allowed.has(hashes.sha256)) return undefined;
-      const indicator = indicatorFor(hashes);
-      if (indicator?.action === 'allow') return undefined;
-      if (indicator) {
-        return {
-          engine: 'indicator', threatName: indicator.title || `Indicator ${indicator.id}`, indicatorId: indicator.id, severity: indicator.severity,
-          disposition: indicator.action === 'block' || indicator.action === 'block_and_remediate' ? 'block' : 'detect',
-        };
-      }
-      if (isEicar(hashes.head, hashes.size)) return { engine: 'eicar', threatName: 'EICAR-Test-File', disposition: 'block', severity: 'informational' };
-      if (yara && hashes.size > 0 && hashes.size <= maxYaraBytes) {
-        // Small files are already in memory: scan the bytes that were hashed (no second read, no race).
-        const matches = hashes.content ? safeScan(yara, hashes.content) : await yara.scanFileAsync(path).catch(() => []);
-        if (matches.length) {
-          const meta = matches[0].meta as Record<string, unknown>;
-          return { engine: 'yara', threatName: String(meta.threat ?? matches[0].ruleIdentifier), disposition: 'block', severity: typeof meta.severity === 'string' ? meta.severity : undefined };
-        }
-      }
-      return undefined;
+      const verdict = scanHashes(hashes);
+      if (verdict !== 'file') return verdict;
+      return yaraVerdict(await yara!.scanFileAsync(path).catch(() => []));
     },
   };
+
+  function scanHashes(hashes: FileHashes): Verdict | undefined | 'file' {
+    if (allowed.has(hashes.sha256)) return undefined;
+    const indicator = indicatorFor(hashes);
+    if (indicator?.action === 'allow') return undefined;
+    if (indicator) {
+      return {
+        engine: 'indicator', threatName: indicator.title || `Indicator ${indicator.id}`, indicatorId: indicator.id, severity: indicator.severity,
+        disposition: indicator.action === 'block' || indicator.action === 'block_and_remediate' ? 'block' : 'detect',
+      };
+    }
+    if (isEicar(hashes.head, hashes.size)) return { engine: 'eicar', threatName: 'EICAR-Test-File', disposition: 'block', severity: 'informational' };
+    if (yara && hashes.size > 0 && hashes.size <= maxYaraBytes) {
+      // Small files are already in memory: scan the bytes that were hashed (no second read, no race).
+      if (!hashes.content) return 'file';
+      return yaraVerdict(safeScan(yara, hashes.content));
+    }
+    return undefined;
+  }
+
+  function yaraVerdict(matches: YaraMatch[]): Verdict | undefined {
+    if (!matches.length) return undefined;
+    const meta = matches[0].meta as Record<string, unknown>;
+    return { engine: 'yara', threatName: String(meta.threat ?? matches[0].ruleIdentifier), disposition: 'block', severity: typeof meta.severity === 'string' ? meta.severity : undefined };
+  }
 }
