@@ -39,6 +39,8 @@ export interface TelemetryQueueOptions {
   readonly flushIntervalMs?: number;
   /** Delay before sending the first rows after a quiet spell (default 25 ms). */
   readonly gatherMs?: number;
+  /** Under a steady stream of rows, one send round at most this often (default 1000 ms, at most flushIntervalMs). */
+  readonly sendGapMs?: number;
   readonly maxBackoffMs?: number;
   /** Dropped-row count carried over from earlier runs (persisted by the caller). */
   readonly droppedBefore?: number;
@@ -56,10 +58,12 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
   const batchSize = options.batchSize ?? 500;
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   // The first row after a quiet spell goes out after this short gather delay rather than at the next tick:
-  // detection latency matters most for the first event of an attack. Under load, the interval batches.
+  // detection latency matters most for the first event of an attack. Under a steady stream, a round goes
+  // out sendGapMs after the last one began: fewer, larger posts (each costs the agent a request and a wake-up
+  // for its answer, whatever its size).
   const gatherMs = options.gatherMs ?? 25;
-  const quietMs = 200;
-  let gathering: NodeJS.Timeout | undefined;
+  const sendGapMs = Math.min(options.sendGapMs ?? 1000, flushIntervalMs);
+  let sendTimer: NodeJS.Timeout | undefined;
   let lastFlushAt = 0;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const log = options.log ?? (() => {});
@@ -133,8 +137,11 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
       }
       if (connected) log(`platform unreachable, spooling telemetry: ${lastError}`);
       connected = false;
-      backoffMs = Math.min(maxBackoffMs, backoffMs ? backoffMs * 2 : 1000);
-      retryAt = Date.now() + backoffMs;
+      // Once per failed attempt, not once per table sent side by side in it.
+      if (Date.now() >= retryAt) {
+        backoffMs = Math.min(maxBackoffMs, backoffMs ? backoffMs * 2 : 1000);
+        retryAt = Date.now() + backoffMs;
+      }
       return false;
     }
   }
@@ -153,10 +160,20 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
     lastFlushAt = Date.now();
     const batches = takeBatches();
     const canTry = () => (connected || Date.now() >= retryAt) && (deadline === undefined || Date.now() < deadline);
-    for (const [table, rows] of batches) {
-      if (canTry() && (await send(table, rows))) continue;
-      await toSpool(table, rows);
+    // The tables are sent side by side (their answers come back together: one wake-up, not one per table),
+    // each table's batches in order; what is not delivered is spooled, in order.
+    const byTable = new Map<string, [string, Record<string, unknown>[]][]>();
+    for (const b of batches) {
+      let list = byTable.get(b[0]);
+      if (!list) byTable.set(b[0], (list = []));
+      list.push(b);
     }
+    const undelivered = await Promise.all([...byTable.values()].map(async (list) => {
+      let i = 0;
+      while (i < list.length && canTry() && (await send(list[i][0], list[i][1]))) i++;
+      return list.slice(i);
+    }));
+    for (const [table, rows] of undelivered.flat()) await toSpool(table, rows);
     // Drain the spool oldest first while the server answers.
     while (spool.length && canTry()) {
       const file = spool[0];
@@ -177,12 +194,28 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
 
   function flush(deadline?: number): Promise<void> {
     if (running) return running.then(() => (pendingRows || (spool.length && connected) ? flush(deadline) : undefined));
-    running = round(deadline).finally(() => { running = undefined; });
+    clearTimeout(sendTimer);
+    sendTimer = undefined;
+    running = round(deadline).finally(() => {
+      running = undefined;
+      scheduleSend(); // rows pushed meanwhile
+    });
     return running;
   }
 
+  /** Sends pending rows gatherMs from now, or sendGapMs after the last round began if that is later. */
+  function scheduleSend() {
+    if (sendTimer || running || !pendingRows || !connected || closed) return;
+    sendTimer = setTimeout(() => {
+      sendTimer = undefined;
+      void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
+    }, Math.max(gatherMs, lastFlushAt + sendGapMs - Date.now()));
+    sendTimer.unref();
+  }
+
+  // Retries: the spool, and rows pushed while the platform was unreachable.
   const timer = setInterval(() => {
-    if (pendingRows || (spool.length && Date.now() >= retryAt)) void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
+    if ((pendingRows && !sendTimer) || (spool.length && Date.now() >= retryAt)) void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
   }, flushIntervalMs);
   timer.unref();
 
@@ -193,14 +226,7 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
       if (!rows) pending.set(table, (rows = []));
       rows.push(row);
       pendingRows++;
-      // At most one quick send per quietMs: a steady stream is batched (a few requests a second, not forty).
-      if (!gathering && !running && connected && Date.now() - lastFlushAt >= quietMs) {
-        gathering = setTimeout(() => {
-          gathering = undefined;
-          void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
-        }, gatherMs);
-        gathering.unref();
-      }
+      if (!sendTimer) scheduleSend();
       // Bound memory: a burst beyond a few batches goes out (or to the spool) without waiting for the timer.
       if (pendingRows >= batchSize * 4 && !running) void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
     },
@@ -208,7 +234,7 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
     async close() {
       closed = true;
       clearInterval(timer);
-      clearTimeout(gathering);
+      clearTimeout(sendTimer);
       if (running) await running.catch(() => {});
       connected = connected || Date.now() >= retryAt;
       await round(Date.now() + 5000);
