@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildAutomaton } from './prefilter.js';
+
+const found = (literals: string[], text: string) => {
+  const automaton = buildAutomaton(literals.map((literal, owner) => ({ literal, owner })));
+  const owners = new Set<number>();
+  if (!automaton.scan(text, (o) => owners.add(o))) automaton.scan(text.toLowerCase(), (o) => owners.add(o), true);
+  return [...owners].sort();
+};
+
+test('the automaton finds every literal in a text, ignoring case', () => {
+  assert.deepEqual(found(['rpc::', 'dumpcreds', 'c:\\windows\\'], 'x RPC::y C:\\Windows\\System32 DumpCreds'), [0, 1, 2]);
+  assert.deepEqual(found(['rpc::', 'dumpcreds'], 'rpc:dumpcred'), []);
+  assert.deepEqual(found(['évian'], 'ÉVIAN'), [0]);
+});
