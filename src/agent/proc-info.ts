@@ -49,10 +49,23 @@ function createProcTextReader(): (path: string) => string {
   };
 }
 
+/**
+ * When the machine booted, in ms since the epoch: now less /proc/uptime (10 ms resolution), so process
+ * start times are right to about 10 ms. /proc/stat's btime (whole seconds, rounded down, so start times up
+ * to a second early) only when uptime cannot be read.
+ */
+function bootTime(procRoot: string): number {
+  try {
+    const uptime = Number(readFileSync(`${procRoot}/uptime`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(uptime) && uptime > 0) return Date.now() - uptime * 1000;
+  } catch { /* no uptime: btime below */ }
+  return Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
+}
+
 export function createProcReader(procRoot = '/proc'): ProcReader {
   const readProcText = createProcTextReader();
   const clock = createIsoClock();
-  const bootTimeMs = Number(/^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'))?.[1] ?? 0) * 1000;
+  const bootTimeMs = bootTime(procRoot);
   let users = new Map<number, string>();
   let passwdMtime = -1;
   let passwdCheckedAt = 0;
