@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMemoryBus, createNatsBus, type Bus, type BusOptions } from '../src/bus/index.js';
 import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats.js';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 
 function contract(makeBus: (options?: BusOptions) => Promise<Bus>) {
   test('each subscriber gets every event in publish order, and drain waits for them', async () => {
@@ -132,6 +134,23 @@ describe('NATS JetStream bus', { skip: !natsBinary && 'nats-server is not instal
     await again.drain();
     await again.close();
     assert.deepEqual(seen, ['kept']);
+  });
+
+  test('a durable consumer left with another configuration (an older version) is made again', async () => {
+    const bus = await natsBus({}, 'OLDCFG');
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.add('OLDCFG', { durable_name: 'worker--incident_created', filter_subject: 'oldcfg.incident.updated', ack_policy: AckPolicy.Explicit });
+      const seen: string[] = [];
+      bus.subscribe('incident.created', (e) => { seen.push(e.incidentId); }, { name: 'worker' });
+      await bus.publish('incident.created', { incidentId: 'after-upgrade' });
+      await bus.drain();
+      assert.deepEqual(seen, ['after-upgrade']);
+    } finally {
+      await nc.close();
+      await bus.close();
+    }
   });
 
   test('telemetry larger than the server takes in one message arrives split, every row once', async () => {

@@ -122,15 +122,23 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     },
     subscribe(type, handler, { name }) {
       const durable = durableName(name, type);
+      const config = {
+        durable_name: durable, filter_subject: `${prefix}.${type}`, ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New, ack_wait: nanos(10 * 60 * 1000), max_ack_pending: 1,
+      };
       const sub: Subscription = {
         type, name, durable, pending: 0, handling: false, stopped: false,
-        ready: jsm.consumers.add(stream, {
-          durable_name: durable, filter_subject: `${prefix}.${type}`, ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.New, ack_wait: nanos(10 * 60 * 1000), max_ack_pending: 1,
-        }).then(() => undefined),
+        // A durable left with another configuration (an older version's) is made again; one that still
+        // cannot be made is reported, and the subscriber stays stopped rather than blocking every publish.
+        ready: jsm.consumers.add(stream, config)
+          .catch(async () => { await jsm.consumers.delete(stream, durable).catch(() => undefined); return jsm.consumers.add(stream, config); })
+          .then(() => undefined, (error: unknown) => {
+            sub.stopped = true;
+            options.onHandlerError?.(error, { type, subscriber: name });
+          }),
       };
       subs.add(sub);
-      sub.loop = sub.ready.then(() => consume(sub, handler)).catch((error) => {
+      sub.loop = sub.ready.then(() => (sub.stopped ? undefined : consume(sub, handler))).catch((error) => {
         if (!sub.stopped) options.onHandlerError?.(error, { type, subscriber: name });
       });
       return () => {
