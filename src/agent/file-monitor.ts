@@ -61,7 +61,9 @@ export function createFileMonitor(options: FileMonitorOptions): FileMonitor {
   const timers = new Map<string, { due: number; first: number }>();
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweepAt = Infinity;
-  const slackMs = Math.ceil(settleMs / 4);
+  // Half a settle period: a stream of new files written in clumps (a busy writer) has its gaps within it, so
+  // the timer fires only when the stream stops; a path is handled at most 1.5 settle periods after its last change.
+  const slackMs = Math.ceil(settleMs / 2);
   const queue: string[] = [];
   const queued = new Set<string>();
   let dropped = 0;
