@@ -1,5 +1,5 @@
 // Unit tests of the agent's telemetry queue against a recording stand-in for the platform: the tables of a
-// round go out side by side (one post per table), a steady stream waits for the next round, and what the
+// round go out side by side (one post per table), slow rows go out within a fraction of a second, a steady stream waits for the next round, and what the
 // platform did not take is spooled and delivered once it answers again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,21 +56,30 @@ test('the tables of a round are posted side by side, one post per table, each in
   }
 });
 
-test('the first row after a quiet spell goes out by itself; rows of a steady stream wait for the next round', async () => {
+test('slow rows go out within the quick gap; rows of a steady stream wait for the next round', async () => {
   const spoolDir = mkdtempSync(join(tmpdir(), 'vigil-queue-'));
   const platform = recordingClient();
-  const queue = await createTelemetryQueue({ client: platform.client, spoolDir, flushIntervalMs: 60_000, sendGapMs: 60_000 });
+  const queue = await createTelemetryQueue({
+    client: platform.client, spoolDir, flushIntervalMs: 60_000, sendGapMs: 60_000, quickGapMs: 100, steadyRowsPerSecond: 50,
+  });
+  const sent = async (n: number) => { for (let i = 0; i < 200 && platform.posts.length < n; i++) await sleep(10); return platform.posts.length; };
   try {
+    // After a quiet spell: the first row goes by itself, the next ones a quick gap later.
     queue.push('DeviceFileEvents', { ReportId: 1 });
-    for (let i = 0; i < 100 && platform.posts.length < 1; i++) await sleep(20);
-    assert.deepEqual(platform.posts, [{ table: 'DeviceFileEvents', ids: [1] }]);
+    assert.equal(await sent(1), 1);
     queue.push('DeviceFileEvents', { ReportId: 2 });
     queue.push('DeviceFileEvents', { ReportId: 3 });
-    await sleep(300);
-    assert.equal(platform.posts.length, 1, 'the next round is not due yet');
-    assert.equal(queue.stats().pendingRows, 2);
+    assert.equal(await sent(2), 2, 'slow rows go out within the quick gap');
+    assert.deepEqual(platform.posts[1], { table: 'DeviceFileEvents', ids: [2, 3] });
+    // A steady stream: 40 rows within the quick gap (well over 50 rows/s) make the next round wait sendGapMs.
+    for (let i = 4; i < 44; i++) queue.push('DeviceFileEvents', { ReportId: i });
+    assert.equal(await sent(3), 3);
+    queue.push('DeviceFileEvents', { ReportId: 44 });
+    await sleep(400);
+    assert.equal(platform.posts.length, 3, 'the next round of a steady stream is not due yet');
+    assert.equal(queue.stats().pendingRows, 1);
     await queue.flush();
-    assert.deepEqual(platform.posts, [{ table: 'DeviceFileEvents', ids: [1] }, { table: 'DeviceFileEvents', ids: [2, 3] }]);
+    assert.deepEqual(platform.posts[3], { table: 'DeviceFileEvents', ids: [44] });
   } finally {
     await queue.close();
     rmSync(spoolDir, { recursive: true, force: true });

@@ -41,6 +41,10 @@ export interface TelemetryQueueOptions {
   readonly gatherMs?: number;
   /** Under a steady stream of rows, one send round at most this often (default 1000 ms, at most flushIntervalMs). */
   readonly sendGapMs?: number;
+  /** Below that stream, one send round at most this often (default 200 ms). */
+  readonly quickGapMs?: number;
+  /** The row rate from which the stream counts as steady (default 50 rows/s). */
+  readonly steadyRowsPerSecond?: number;
   readonly maxBackoffMs?: number;
   /** Dropped-row count carried over from earlier runs (persisted by the caller). */
   readonly droppedBefore?: number;
@@ -58,11 +62,17 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
   const batchSize = options.batchSize ?? 500;
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   // The first row after a quiet spell goes out after this short gather delay rather than at the next tick:
-  // detection latency matters most for the first event of an attack. Under a steady stream, a round goes
-  // out sendGapMs after the last one began: fewer, larger posts (each costs the agent a request and a wake-up
-  // for its answer, whatever its size).
+  // detection latency matters most for the first event of an attack. The next round follows quickGapMs after
+  // the last one began while rows come slowly (an attack on a quiet machine is seen within a fraction of a
+  // second), and sendGapMs after it under a steady stream of at least steadyRowsPerSecond: fewer, larger
+  // posts (each costs the agent a request and a wake-up for its answer, whatever its size), at the price of
+  // up to sendGapMs more latency on a busy machine.
   const gatherMs = options.gatherMs ?? 25;
   const sendGapMs = Math.min(options.sendGapMs ?? 1000, flushIntervalMs);
+  const quickGapMs = Math.min(options.quickGapMs ?? 200, sendGapMs);
+  const steadyRowsPerSecond = options.steadyRowsPerSecond ?? 50;
+  /** Whether the rows taken by the last round came at the steady rate (over the time since the round before). */
+  let steady = false;
   let sendTimer: NodeJS.Timeout | undefined;
   let lastFlushAt = 0;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -157,7 +167,9 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
   }
 
   async function round(deadline?: number): Promise<void> {
-    lastFlushAt = Date.now();
+    const now = Date.now();
+    steady = pendingRows * 1000 >= steadyRowsPerSecond * Math.max(1, now - lastFlushAt);
+    lastFlushAt = now;
     const batches = takeBatches();
     const canTry = () => (connected || Date.now() >= retryAt) && (deadline === undefined || Date.now() < deadline);
     // The tables are sent side by side (their answers come back together: one wake-up, not one per table),
@@ -203,13 +215,13 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
     return running;
   }
 
-  /** Sends pending rows gatherMs from now, or sendGapMs after the last round began if that is later. */
+  /** Sends pending rows gatherMs from now, or the gap (quick or steady) after the last round began if that is later. */
   function scheduleSend() {
     if (sendTimer || running || !pendingRows || !connected || closed) return;
     sendTimer = setTimeout(() => {
       sendTimer = undefined;
       void flush().catch((e) => log(`flush failed: ${(e as Error).message}`));
-    }, Math.max(gatherMs, lastFlushAt + sendGapMs - Date.now()));
+    }, Math.max(gatherMs, lastFlushAt + (steady ? sendGapMs : quickGapMs) - Date.now()));
     sendTimer.unref();
   }
 
