@@ -22,7 +22,7 @@ interface Subscription {
   /** Set up once the durable consumer exists. */
   readonly ready: Promise<void>;
   messages?: ConsumerMessages;
-  /** Events delivered to this process for the consumer but not yet handled, as last reported by the server. */
+  /** Events for the consumer not yet handled (the one in its handler included), as last reported by the server. */
   pending: number;
   handling: boolean;
   stopped: boolean;
@@ -147,7 +147,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
         subs.delete(sub);
       };
     },
-    lag: () => [...subs].reduce((n, s) => n + s.pending + (s.handling ? 1 : 0), 0),
+    // `pending` counts the event in a handler too.
+    lag: () => [...subs].reduce((n, s) => n + s.pending, 0),
     async drain() {
       // Handlers may publish further events; wait until every subscriber is idle with nothing pending.
       for (let round = 0; round < 10_000; round++) {
