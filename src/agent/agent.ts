@@ -171,9 +171,9 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     processes = await createProcessMonitor({
       proc, hashes: exeHashes, emit, log, prefer: options.processSource ?? 'auto', sampleIntervalMs: options.processSampleMs,
       onExec: (info, hashes) => {
-        if (!info.exe || info.pid === process.pid) return;
+        if (info.pid === process.pid) return;
         // Executables are hashed once per content (the cache), and scanned once per hash (the verdict cache).
-        void (hashes ?? exeHashes.get(info.exe)).then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
+        void hashes.then((h) => (h ? inspect(info.exe, h, { pid: info.pid }) : undefined)).catch(() => {});
       },
     });
   }

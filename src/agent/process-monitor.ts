@@ -18,8 +18,8 @@ export interface ProcessMonitorOptions {
   readonly proc: ProcReader;
   readonly hashes: HashCache;
   readonly emit: (table: 'DeviceProcessEvents', row: Record<string, unknown>) => void;
-  /** Called for every started process with its executable's hashes (on-access scan of what runs). */
-  readonly onExec?: (info: ProcInfo, exeHashes: Promise<FileHashes | undefined> | undefined) => void;
+  /** Called for every started process that has an executable, with its hashes (on-access scan of what runs). */
+  readonly onExec?: (info: ProcInfo, exeHashes: Promise<FileHashes | undefined>) => void;
   /** 'auto' tries the kernel's sched_process_exec tracepoint first, then samples /proc. */
   readonly prefer?: 'auto' | ProcessSource;
   readonly sampleIntervalMs?: number;
@@ -65,7 +65,7 @@ export async function createProcessMonitor(options: ProcessMonitorOptions): Prom
   async function report(info: ProcInfo, extra: Record<string, unknown> = {}) {
     const selfHashes = info.exe ? hashes.get(info.exe) : undefined;
     table.set(info.pid, { ...info, seenAt: Date.now(), exeHashes: selfHashes });
-    options.onExec?.(info, selfHashes);
+    if (selfHashes) options.onExec?.(info, selfHashes);
     const parent = info.ppid > 0 ? await infoOf(info.ppid) : undefined;
     const grand = parent && parent.ppid > 0 ? await infoOf(parent.ppid) : undefined;
     const [self, parentHashes] = await Promise.all([

@@ -156,31 +156,28 @@ export async function createTelemetryQueue(options: TelemetryQueueOptions): Prom
     }
   }
 
-  function takeBatches(): [string, Record<string, unknown>[]][] {
-    const batches: [string, Record<string, unknown>[]][] = [];
+  /** What is pending, cut into batches: per table, that table's batches in order. */
+  function takeBatches(): [string, Record<string, unknown>[]][][] {
+    const byTable: [string, Record<string, unknown>[]][][] = [];
     for (const [table, rows] of pending) {
+      const batches: [string, Record<string, unknown>[]][] = [];
       for (let i = 0; i < rows.length; i += batchSize) batches.push([table, rows.slice(i, i + batchSize)]);
+      byTable.push(batches);
     }
     pending.clear();
     pendingRows = 0;
-    return batches;
+    return byTable;
   }
 
   async function round(deadline?: number): Promise<void> {
     const now = Date.now();
     steady = pendingRows * 1000 >= steadyRowsPerSecond * Math.max(1, now - lastFlushAt);
     lastFlushAt = now;
-    const batches = takeBatches();
+    const byTable = takeBatches();
     const canTry = () => (connected || Date.now() >= retryAt) && (deadline === undefined || Date.now() < deadline);
     // The tables are sent side by side (their answers come back together: one wake-up, not one per table),
     // each table's batches in order; what is not delivered is spooled, in order.
-    const byTable = new Map<string, [string, Record<string, unknown>[]][]>();
-    for (const b of batches) {
-      let list = byTable.get(b[0]);
-      if (!list) byTable.set(b[0], (list = []));
-      list.push(b);
-    }
-    const undelivered = await Promise.all([...byTable.values()].map(async (list) => {
+    const undelivered = await Promise.all(byTable.map(async (list) => {
       let i = 0;
       while (i < list.length && canTry() && (await send(list[i][0], list[i][1]))) i++;
       return list.slice(i);
