@@ -200,9 +200,9 @@ interface Pending {
   size: number;
 }
 
-let generations = 0;
-const emptyPending = (): Pending => ({
-  gen: ++generations, incidents: new Map(), newAlerts: [], dirtyAlerts: [], index: [], moves: new Map(), activity: [],
+/** A new, empty batch; `gen` numbers the batches of one service (HotAlert.pendingGen 0 means none). */
+const emptyPending = (gen: number): Pending => ({
+  gen, incidents: new Map(), newAlerts: [], dirtyAlerts: [], index: [], moves: new Map(), activity: [],
   risk: new Map(), countEvents: new Map(), size: 0,
 });
 
@@ -288,7 +288,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
   let considering = 0;
   let sinceYield = 0;
   let sinceSweep = 0;
-  let pending = emptyPending();
+  let pending = emptyPending(1);
   /** The batch being written last (batches are written one after another, in the order they were cut). */
   let writing: Promise<void> | undefined;
   let flushScheduled = false;
@@ -839,7 +839,7 @@ export async function createIncidentService(options: IncidentServiceOptions): Pr
    */
   function writeBatch(): Promise<void> {
     const batch = pending;
-    pending = emptyPending();
+    pending = emptyPending(batch.gen + 1);
     const coalesced = coalescedEvents(batch);
     const writes = buildWrites(batch);
     const before = writing;
