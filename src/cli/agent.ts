@@ -33,9 +33,9 @@ export async function runAgent(argv: string[], env: NodeJS.ProcessEnv): Promise<
   }, USAGE);
   if (!v) return 0;
   const server = v.server ?? env.VIGIL_SERVER;
-  if (!server || !/^https?:\/\//.test(server)) throw new VigilError('bad_config', 400, `--server URL is required (http:// or https://)\n\n${USAGE}`);
+  if (!server || !/^https?:\/\//.test(server)) throw new VigilError('bad_config', 2, `--server URL is required (http:// or https://)\n\n${USAGE}`);
   const source = v['process-source'] ?? 'auto';
-  if (!['auto', 'tracefs', 'proc-sampling'].includes(source)) throw new VigilError('bad_config', 400, '--process-source must be auto, tracefs or proc-sampling');
+  if (!['auto', 'tracefs', 'proc-sampling'].includes(source)) throw new VigilError('bad_config', 2, '--process-source must be auto, tracefs or proc-sampling');
 
   const agent = await createAgent({
     server,

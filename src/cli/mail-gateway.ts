@@ -37,17 +37,17 @@ const USAGE = `usage: vigil mail-gateway --server URL --token SENSOR_TOKEN --lis
 function hostPort(flag: string, value: string | undefined, fallback?: HostPort): HostPort {
   if (!value) {
     if (fallback) return fallback;
-    throw new VigilError('bad_config', 400, `--${flag} is required\n\n${USAGE}`);
+    throw new VigilError('bad_config', 2, `--${flag} is required\n\n${USAGE}`);
   }
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(value);
-  if (!m || Number(m[2]) > 65535) throw new VigilError('bad_config', 400, `--${flag} must be HOST:PORT`);
+  if (!m || Number(m[2]) > 65535) throw new VigilError('bad_config', 2, `--${flag} must be HOST:PORT`);
   return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
 }
 
 const ACTIONS = ['deliver', 'junk', 'quarantine', 'reject'] as const;
 function action(flag: string, value: string | undefined): MailPolicy['malware'] | undefined {
   if (value === undefined) return undefined;
-  if (!(ACTIONS as readonly string[]).includes(value)) throw new VigilError('bad_config', 400, `--${flag} must be one of ${ACTIONS.join(', ')}`);
+  if (!(ACTIONS as readonly string[]).includes(value)) throw new VigilError('bad_config', 2, `--${flag} must be one of ${ACTIONS.join(', ')}`);
   return value as MailPolicy['malware'];
 }
 
@@ -63,14 +63,14 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
   if (!v) return 0;
   const server = v.server ?? env.VIGIL_SERVER;
   const token = v.token ?? env.VIGIL_SENSOR_TOKEN;
-  if (!server || !token) throw new VigilError('bad_config', 400, `--server and --token are required\n\n${USAGE}`);
-  if (!v.domains) throw new VigilError('bad_config', 400, `--domains is required\n\n${USAGE}`);
-  if (!v.spool) throw new VigilError('bad_config', 400, `--spool is required\n\n${USAGE}`);
+  if (!server || !token) throw new VigilError('bad_config', 2, `--server and --token are required\n\n${USAGE}`);
+  if (!v.domains) throw new VigilError('bad_config', 2, `--domains is required\n\n${USAGE}`);
+  if (!v.spool) throw new VigilError('bad_config', 2, `--spool is required\n\n${USAGE}`);
   const imapPassword = v['imap-password'] ?? env.VIGIL_IMAP_PASSWORD;
-  if (v.imap && (!v['imap-user'] || !imapPassword)) throw new VigilError('bad_config', 400, '--imap needs --imap-user and --imap-password');
-  if (Boolean(v['tls-key']) !== Boolean(v['tls-cert'])) throw new VigilError('bad_config', 400, '--tls-key and --tls-cert go together');
+  if (v.imap && (!v['imap-user'] || !imapPassword)) throw new VigilError('bad_config', 2, '--imap needs --imap-user and --imap-password');
+  if (Boolean(v['tls-key']) !== Boolean(v['tls-cert'])) throw new VigilError('bad_config', 2, '--tls-key and --tls-cert go together');
   const zapPhish = v['zap-phish'];
-  if (zapPhish !== undefined && zapPhish !== 'junk' && zapPhish !== 'quarantine') throw new VigilError('bad_config', 400, '--zap-phish must be junk or quarantine');
+  if (zapPhish !== undefined && zapPhish !== 'junk' && zapPhish !== 'quarantine') throw new VigilError('bad_config', 2, '--zap-phish must be junk or quarantine');
   const lines = (file: string) => readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const policy: Partial<MailPolicy> = {
     ...(action('malware', v.malware) ? { malware: action('malware', v.malware)! } : {}),
@@ -79,17 +79,17 @@ export async function runMailGateway(argv: string[], env: NodeJS.ProcessEnv): Pr
     ...(zapPhish ? { zapPhish: zapPhish as 'junk' | 'quarantine' } : {}),
     ...(v.executables ? { executables: v.executables as 'malware' | 'allow' } : {}),
   };
-  if (v.executables !== undefined && v.executables !== 'malware' && v.executables !== 'allow') throw new VigilError('bad_config', 400, '--executables must be malware or allow');
+  if (v.executables !== undefined && v.executables !== 'malware' && v.executables !== 'allow') throw new VigilError('bad_config', 2, '--executables must be malware or allow');
   const imap = v.imap ? hostPort('imap', v.imap) : undefined;
   const maxSize = v['max-size'] ? Number(v['max-size']) : undefined;
-  if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 400, '--max-size must be a positive integer');
+  if (maxSize !== undefined && (!Number.isInteger(maxSize) || maxSize <= 0)) throw new VigilError('bad_config', 2, '--max-size must be a positive integer');
   const workers = v.workers === undefined ? 1 : Number(v.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new VigilError('bad_config', 400, '--workers must be an integer from 1 to 64');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new VigilError('bad_config', 2, '--workers must be an integer from 1 to 64');
   // Default: the cores but one, shared among the --workers processes (at least one thread each).
   const scanThreads = v['scan-threads'] === undefined
     ? (workers > 1 ? Math.min(4, Math.max(1, Math.floor((availableParallelism() - 1) / workers))) : undefined)
     : Number(v['scan-threads']);
-  if (scanThreads !== undefined && (!Number.isInteger(scanThreads) || scanThreads < 0 || scanThreads > 64)) throw new VigilError('bad_config', 400, '--scan-threads must be an integer from 0 to 64');
+  if (scanThreads !== undefined && (!Number.isInteger(scanThreads) || scanThreads < 0 || scanThreads > 64)) throw new VigilError('bad_config', 2, '--scan-threads must be an integer from 0 to 64');
   let tls: { key: Buffer; cert: Buffer } | undefined = v['tls-key'] ? { key: readFileSync(v['tls-key']), cert: readFileSync(v['tls-cert']!) } : undefined;
   if (workers > 1 && cluster.isPrimary) {
     // The primary only supervises: the workers accept, scan, spool and relay; one certificate for all of them.
