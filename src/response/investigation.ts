@@ -344,6 +344,7 @@ export function createInvestigations(options: InvestigationOptions): Investigati
           }
         }
         let unknown = [...scripts].slice(0, 10);
+        // Real time, not the module's clock (a test's clock stands still): this waits for the agent.
         const deadline = performance.now() + scriptFileWaitMs;
         for (let round = 0; unknown.length > 0; round++) {
           if (round > 0) {
