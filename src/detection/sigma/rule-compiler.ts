@@ -1,6 +1,7 @@
-// Detection section + condition tree → a matcher closure, and the prefilter "need" of each rule:
-// a set of (field, literal) atoms such that the rule can only match when at least one atom's
-// lower-cased literal occurs in its field. The engine uses the need to skip rules cheaply.
+// Detection section + condition tree → a matcher closure, and the prefilter "needs" of each rule:
+// sets of (field, literal) atoms such that the rule can only match when at least one atom's
+// lower-cased literal occurs in its field. A rule usually has several such sets (one per ANDed
+// part); the engine indexes one and skips the rule cheaply on events that hold none of its atoms.
 import RE2 from 're2';
 import { RuleCompileError } from '../errors.js';
 import { expandPattern, visitCondition, type ConditionNode } from './condition-nodes.js';
@@ -50,12 +51,17 @@ function atomFor(field: number, s: SigmaString): Atom | null {
   const lit = requiredLiteral(s);
   return lit ? { field, literal: lit } : null;
 }
-/** A disjunction of atoms; null when the rule offers no usable necessary condition. */
-export type Need = readonly Atom[] | null;
+/** A disjunction of atoms: the rule can only match when one of them occurs. */
+export type Need = readonly Atom[];
+/**
+ * Alternative needs, each one necessary on its own (from the parts of an AND), best first by a static
+ * guess (longer literals, then fewer atoms); empty when the rule offers no usable necessary condition.
+ */
+export type Needs = readonly Need[];
 
 export interface CompiledDetection {
   readonly match: Predicate;
-  readonly need: Need;
+  readonly needs: Needs;
   /**
    * The EventID values (as lower-cased text) the rule can match at all, or null when it is not bound
    * to a fixed list: the engine leaves the rule out of every other EventID's bucket.
@@ -85,17 +91,31 @@ const OTHER = new Set(['all', 'cased', 'neq', 'exists', 're', 'cidr', 'expand', 
 const TRUE: Predicate = () => true;
 const FALSE: Predicate = () => false;
 
-function better(a: Need, b: Need): Need {
-  if (a === null) return b;
-  if (b === null) return a;
-  const score = (n: readonly Atom[]) => Math.min(...n.map((x) => x.literal.length));
-  const sa = score(a); const sb = score(b);
-  if (sa !== sb) return sa > sb ? a : b;
-  return a.length <= b.length ? a : b;
+/** Alternatives kept per rule part: enough for the engine to find a rare one, few enough to stay cheap. */
+const MAX_ALTERNATIVES = 8;
+const shortest = (n: Need) => { let m = Infinity; for (const a of n) m = Math.min(m, a.literal.length); return m; };
+/** The static guess: a need whose shortest literal is longer is rarer; then one with fewer atoms. */
+const byGuess = (a: Need, b: Need) => shortest(b) - shortest(a) || a.length - b.length;
+function ranked(needs: Need[]): Needs {
+  return needs.sort(byGuess).slice(0, MAX_ALTERNATIVES);
 }
-function union(a: Need, b: Need): Need {
-  return a === null || b === null ? null : [...a, ...b];
+/** Parts ANDed: each part's alternatives are necessary for the whole. */
+function allOf(parts: readonly Needs[]): Needs {
+  return ranked(parts.flat());
 }
+/** Parts ORed: only an alternative of each part, joined, is necessary for the whole. */
+function anyOf(parts: readonly Needs[]): Needs {
+  if (parts.length === 0) return [];
+  let out: Needs = parts[0]!;
+  for (let i = 1; i < parts.length && out.length > 0; i++) {
+    const next: Need[] = [];
+    for (const a of out) for (const b of parts[i]!) next.push([...a, ...b]);
+    out = ranked(next);
+  }
+  return out;
+}
+/** One value's atom (or none) as alternatives. */
+const single = (atoms: Need | null): Needs => (atoms === null ? [] : [atoms]);
 
 function anyText(v: string | readonly string[], test: (s: string) => boolean): boolean {
   if (typeof v === 'string') return test(v);
@@ -155,7 +175,7 @@ function compare(op: string, a: number, b: number): boolean {
   }
 }
 
-interface ItemResult { readonly match: Predicate; readonly need: Need; readonly field?: number; readonly eventIds?: ReadonlySet<string> | null }
+interface ItemResult { readonly match: Predicate; readonly needs: Needs; readonly field?: number; readonly eventIds?: ReadonlySet<string> | null }
 
 /** EventID sets: both must hold (intersection; an unbound side is no constraint). */
 function bothIds(a: ReadonlySet<string> | null | undefined, b: ReadonlySet<string> | null | undefined): ReadonlySet<string> | null {
@@ -204,23 +224,21 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
     if (field === undefined) fail('"exists" needs a field');
     if (values.length !== 1 || typeof values[0] !== 'boolean') fail('"exists" takes true or false');
     const want = values[0] as boolean;
-    return { match: (c) => (c.value(field!) !== undefined) === want, need: null, field };
+    return { match: (c) => (c.value(field!) !== undefined) === want, needs: [], field };
   }
 
-  const combine = (tests: Predicate[], needs: Need[]): ItemResult => {
+  const combine = (tests: Predicate[], valueNeeds: (Need | null)[]): ItemResult => {
     let match: Predicate;
     if (tests.length === 1) match = tests[0]!;
     else if (all) match = (c) => { for (const t of tests) if (!t(c)) return false; return true; };
     else match = (c) => { for (const t of tests) if (t(c)) return true; return false; };
-    let need: Need = null;
-    if (all) for (const n of needs) need = better(need, n);
-    else { need = needs.length ? needs[0]! : null; for (let i = 1; i < needs.length; i++) need = union(need, needs[i]!); }
+    const needs = all ? allOf(valueNeeds.map(single)) : anyOf(valueNeeds.map(single));
     if (neq) {
       // neq: the field differs from every listed value; an absent field differs too (Hayabusa's reading).
       const inner = match;
-      return { match: (c) => !inner(c), need: null, field };
+      return { match: (c) => !inner(c), needs: [], field };
     }
-    return { match, need, field };
+    return { match, needs, field };
   };
 
   // --- fieldref: compare with another field of the same event ---
@@ -282,7 +300,7 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
           if (t === null) return false;
           return anyText(t, (s) => { const ip = parseIp(s); if (ip === undefined) return false; for (const r of ranges) if (r(ip)) return true; return false; });
         },
-        need: null, field,
+        needs: [], field,
       };
     }
     return combine(tests, tests.map(() => null));
@@ -292,7 +310,7 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
   if (set.has('re')) {
     let flags = '';
     for (const m of mods) if (m in RE_FLAGS && !flags.includes(RE_FLAGS[m]!)) flags += RE_FLAGS[m];
-    const reNeeds: Need[] = [];
+    const reNeeds: (Need | null)[] = [];
     const tests: Predicate[] = values.map((v, i) => {
       let src = scalarText(v, [...path, i]);
       if (set.has('startswith')) src = `^(?:${src})`;
@@ -321,7 +339,7 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
 
   // --- string values (with wildcards and the transforming modifiers) ---
   const tests: Predicate[] = [];
-  const needs: Need[] = [];
+  const needs: (Need | null)[] = [];
   const compiledStrings: SigmaString[] = [];
   values.forEach((v, i) => {
     const vpath = Array.isArray(rawValue) ? [...path, i] : path;
@@ -408,10 +426,8 @@ function compileAllWithVariants(key: string, rawValue: unknown, opts: CompileOpt
   const base = key.split('|').filter((m) => m !== 'all').join('|');
   const values = rawValue as unknown[];
   const parts = values.map((v, i) => compileItem(base, [v], opts, [...path, i]));
-  let need: Need = null;
-  for (const p of parts) need = better(need, p.need);
   const tests = parts.map((p) => p.match);
-  return { match: (c) => { for (const t of tests) if (!t(c)) return false; return true; }, need, field: parts[0]?.field };
+  return { match: (c) => { for (const t of tests) if (!t(c)) return false; return true; }, needs: allOf(parts.map((p) => p.needs)), field: parts[0]?.field };
 }
 
 /** A search identifier's value: a map (AND), a list of maps (OR), or a keyword list. */
@@ -421,11 +437,10 @@ function compileIdentifier(value: unknown, opts: CompileOptions, path: (string |
     if (value.length === 0) throw new RuleCompileError('a search identifier cannot be an empty list', path);
     if (value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
       const parts = value.map((v, i) => compileMap(v as Record<string, unknown>, opts, [...path, i]));
-      let need: Need = parts[0]!.need;
       let eventIds = parts[0]!.eventIds ?? null;
-      for (let i = 1; i < parts.length; i++) { need = union(need, parts[i]!.need); eventIds = eitherIds(eventIds, parts[i]!.eventIds); }
+      for (let i = 1; i < parts.length; i++) eventIds = eitherIds(eventIds, parts[i]!.eventIds);
       const preds = parts.map((p) => p.match);
-      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need, eventIds };
+      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, needs: anyOf(parts.map((p) => p.needs)), eventIds };
     }
     if (value.some((v) => v !== null && typeof v === 'object')) throw new RuleCompileError('a list must hold only maps or only values', path);
     return compileItem('', value, opts, path);
@@ -438,15 +453,15 @@ function compileMap(map: Record<string, unknown>, opts: CompileOptions, path: (s
   const entries = Object.entries(map);
   if (entries.length === 0) throw new RuleCompileError('an empty selection never matches', path);
   const items = entries.map(([k, v]) => compileItem(k, v, opts, [...path, k]));
-  let need: Need = null;
   let eventIds: ReadonlySet<string> | null = null;
-  for (const it of items) { need = better(need, it.need); eventIds = bothIds(eventIds, it.eventIds); }
+  for (const it of items) eventIds = bothIds(eventIds, it.eventIds);
+  const needs = allOf(items.map((it) => it.needs));
   const preds = items.map((it) => it.match);
   let match: Predicate;
   if (preds.length === 1) match = preds[0]!;
   else if (preds.length === 2) { const [a, b] = preds as [Predicate, Predicate]; match = (c) => a(c) && b(c); }
   else match = (c) => { for (const p of preds) if (!p(c)) return false; return true; };
-  return { match, need, eventIds };
+  return { match, needs, eventIds };
 }
 
 /**
@@ -478,15 +493,13 @@ export function compileDetection(
   });
   for (const r of compiled.values()) if (r.field !== undefined) used.add(r.field);
   let match: Predicate = results[0]!.match;
-  let need = results[0]!.need;
   let eventIds = results[0]!.eventIds ?? null;
   for (let i = 1; i < results.length; i++) {
     const a = match; const b = results[i]!.match;
     match = (c) => a(c) || b(c);
-    need = union(need, results[i]!.need);
     eventIds = eitherIds(eventIds, results[i]!.eventIds);
   }
-  return { match, need, eventIds, fields: [...used] };
+  return { match, needs: anyOf(results.map((r) => r.needs)), eventIds, fields: [...used] };
 }
 
 function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (n: string) => ItemResult): ItemResult {
@@ -494,16 +507,16 @@ function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (
     and: (n) => {
       const a = compileNode(n.left, identifiers, get); const b = compileNode(n.right, identifiers, get);
       const am = a.match; const bm = b.match;
-      return { match: (c) => am(c) && bm(c), need: better(a.need, b.need), eventIds: bothIds(a.eventIds, b.eventIds) };
+      return { match: (c) => am(c) && bm(c), needs: allOf([a.needs, b.needs]), eventIds: bothIds(a.eventIds, b.eventIds) };
     },
     or: (n) => {
       const a = compileNode(n.left, identifiers, get); const b = compileNode(n.right, identifiers, get);
       const am = a.match; const bm = b.match;
-      return { match: (c) => am(c) || bm(c), need: union(a.need, b.need), eventIds: eitherIds(a.eventIds, b.eventIds) };
+      return { match: (c) => am(c) || bm(c), needs: anyOf([a.needs, b.needs]), eventIds: eitherIds(a.eventIds, b.eventIds) };
     },
     not: (n) => {
       const a = compileNode(n.operand, identifiers, get); const am = a.match;
-      return { match: (c) => !am(c), need: null };
+      return { match: (c) => !am(c), needs: [] };
     },
     ref: (n) => get(n.name),
     quantified: (n) => {
@@ -512,15 +525,13 @@ function compileNode(tree: ConditionNode, identifiers: readonly string[], get: (
       const parts = names.map(get);
       const preds = parts.map((p) => p.match);
       if (n.quantifier === 'all') {
-        let need: Need = null;
         let eventIds: ReadonlySet<string> | null = null;
-        for (const p of parts) { need = better(need, p.need); eventIds = bothIds(eventIds, p.eventIds); }
-        return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (!p(c)) return false; return true; }, need, eventIds };
+        for (const p of parts) eventIds = bothIds(eventIds, p.eventIds);
+        return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (!p(c)) return false; return true; }, needs: allOf(parts.map((p) => p.needs)), eventIds };
       }
-      let need: Need = parts[0]!.need;
       let eventIds = parts[0]!.eventIds ?? null;
-      for (let i = 1; i < parts.length; i++) { need = union(need, parts[i]!.need); eventIds = eitherIds(eventIds, parts[i]!.eventIds); }
-      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, need, eventIds };
+      for (let i = 1; i < parts.length; i++) eventIds = eitherIds(eventIds, parts[i]!.eventIds);
+      return { match: preds.length === 1 ? preds[0]! : (c) => { for (const p of preds) if (p(c)) return true; return false; }, needs: anyOf(parts.map((p) => p.needs)), eventIds };
     },
   });
 }

@@ -586,3 +586,24 @@ test('a value seen before gets the same answer from the prefilter memo, and rule
   engine.setEnabled(a.key, true);
   assert.deepEqual(fired(event), ['a', 'b']);
 });
+
+test('the prefilter learns which of a rule\'s necessary conditions is rare in the telemetry, and results stay the same', () => {
+  const engine = createDetectionEngine({ tuning: { firstAfter: 20, thenEvery: 1000, sample: 10, hotShare: 0.01 } });
+  // Both items are necessary; the static guess (equal literal lengths, one atom each) indexes the first.
+  engine.load([{ file: 'n.yml', text: `title: n\nid: rn\nlogsource: { category: network_connection, product: windows }\ndetection:\n  sel: { Initiated: 'true', DestinationPort: 4444 }\n  condition: sel\n` }]);
+  const connect = (port: number) => engine.evaluate({
+    table: 'DeviceNetworkEvents', row: { _Raw: { Channel: SYSMON, EventID: 3, Initiated: 'true', DestinationPort: port } },
+  }).length;
+  for (let i = 0; i < 20; i++) assert.equal(connect(443), 0);
+  let [stats] = engine.bucketStats();
+  assert.equal(stats!.evaluatedPerEvent, 1, 'before tuning every outbound connection passes the prefilter');
+  assert.equal(stats!.retuned, 0);
+  for (let i = 0; i < 10; i++) assert.equal(connect(443), 0); // the sample
+  assert.equal(connect(4444), 1);
+  for (let i = 0; i < 29; i++) assert.equal(connect(443), 0);
+  [stats] = engine.bucketStats();
+  assert.deepEqual({ ...stats, evaluatedPerEvent: Math.round(stats!.evaluatedPerEvent * 60) },
+    { source: `${SYSMON}/3`, rules: 1, events: 60, evaluatedPerEvent: 31, retuned: 1 },
+    'after tuning, only the connection to 4444 is evaluated (plus the 30 before)');
+  assert.equal(connect(4444), 1);
+});

@@ -1,9 +1,10 @@
 // The Sigma detection engine as a pure library: load rule files, evaluate canonical rows
 // (with their raw source event when there is one), correlate matches over a stream.
 //
-// Speed comes from three things: rules are indexed by logsource (an event only meets the rules of
+// Speed comes from four things: rules are indexed by logsource (an event only meets the rules of
 // its channel/EventID or table), a multi-literal prefilter skips rules whose required literals do
-// not occur, and each field is lower-cased at most once per event.
+// not occur, the prefilter indexes the rarest of each rule's necessary conditions on the telemetry
+// seen (need-tuning.ts), and each field is lower-cased at most once per event.
 import type { CanonicalRow } from '../../schema/index.js';
 import { RuleCompileError, type RuleProblem } from '../errors.js';
 import { createCorrelator, type Correlator, type MatchSource } from './correlation.js';
@@ -14,6 +15,7 @@ import {
 } from './logsource-mapping.js';
 import { buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
 import { createMemoBudget, createValueMemo, type ValueMemo } from './value-memo.js';
+import { createNeedTuning, DEFAULT_TUNING, type NeedTuning, type TunedEntry, type TuningOptions } from './need-tuning.js';
 import { ANY_FIELD, compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
 import {
   parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
@@ -88,6 +90,19 @@ export interface DetectionOptions {
   /** Correlation memory bounds. */
   readonly maxCorrelationGroups?: number;
   readonly maxEventsPerGroup?: number;
+  /** When the prefilter re-chooses rules' needs (need-tuning.ts); the default suits live telemetry. */
+  readonly tuning?: TuningOptions;
+}
+
+/** How hard one logsource bucket works: rules it holds, events it saw, rules evaluated per event. */
+export interface BucketStats {
+  /** `Channel/EventID` for Windows events, `table/ActionType` for canonical rows. */
+  readonly source: string;
+  readonly rules: number;
+  readonly events: number;
+  readonly evaluatedPerEvent: number;
+  /** Rules whose indexed need tuning changed from the static guess. */
+  readonly retuned: number;
 }
 
 export interface DetectionEngine {
@@ -103,6 +118,8 @@ export interface DetectionEngine {
   setEnabled(key: string, enabled: boolean): boolean;
   /** Remove a rule by key. */
   remove(key: string): boolean;
+  /** Prefilter statistics per logsource bucket seen since rules last changed, busiest first. */
+  bucketStats(): BucketStats[];
 }
 
 interface WindowsTarget {
@@ -126,29 +143,36 @@ interface CompiledRule {
   readonly order: number;
 }
 
-interface BucketEntry {
+interface BucketEntry extends TunedEntry {
   readonly rule: CompiledRule;
   readonly match: Predicate;
-  readonly aliases: ReadonlyMap<number, number> | null;
+}
+
+/** One field's prefilter: the owners (entry indices) whose literals a value of the field holds. */
+interface FieldIndex {
+  readonly field: number;
+  readonly automaton: LiteralAutomaton | null;
+  readonly exact: ReadonlyMap<string, readonly number[]> | null;
+  readonly tail: ReadonlyMap<string, readonly number[]> | null;
+  /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
+  readonly skip: ReadonlySet<string> | null;
+  /** The owners each recently seen value hit (value-memo.ts). */
+  readonly memo: ValueMemo<Int32Array>;
 }
 
 interface Bucket {
+  readonly source: string;
   readonly entries: readonly BucketEntry[];
-  readonly always: readonly number[];
-  readonly automata: readonly {
-    readonly field: number;
-    readonly automaton: LiteralAutomaton | null;
-    readonly exact: ReadonlyMap<string, readonly number[]> | null;
-    readonly tail: ReadonlyMap<string, readonly number[]> | null;
-    /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
-    readonly skip: ReadonlySet<string> | null;
-    /** The owners each recently seen value hit (value-memo.ts). */
-    readonly memo: ValueMemo<Int32Array>;
-  }[];
+  /** Entries without a need: evaluated on every event. */
+  always: readonly number[];
+  automata: readonly FieldIndex[];
+  readonly tuning: NeedTuning;
   readonly stamp: Uint32Array;
   gen: number;
   readonly candidates: number[];
   readonly hit: (owner: number) => void;
+  events: number;
+  evaluated: number;
 }
 
 /** Exact-value and last-path-segment lookups of the prefilter (values are lower-cased). */
@@ -337,17 +361,18 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       match = (c) => { if (!base(c)) return false; for (const f of fs) if (f(c)) return false; return true; };
     }
     if (where) { const inner = match; match = (c) => where(c) && inner(c); }
-    return { rule, match, aliases };
+    const needs = rule.detection.needs;
+    return { rule, match, aliases, needs, need: needs[0] ?? null };
   }
 
-  function buildBucket(entries: BucketEntry[]): Bucket {
-    entries.sort((a, b) => a.rule.order - b.rule.order);
+  /** The prefilter over the entries' current needs. */
+  function indexEntries(entries: readonly BucketEntry[]): { always: number[]; automata: FieldIndex[] } {
     const always: number[] = [];
-    interface FieldIndex { contains: { literal: string; owner: number }[]; exact: Map<string, number[]>; tail: Map<string, number[]> }
-    const perField = new Map<number, FieldIndex>();
+    interface Literals { contains: { literal: string; owner: number }[]; exact: Map<string, number[]>; tail: Map<string, number[]> }
+    const perField = new Map<number, Literals>();
     const add = (m: Map<string, number[]>, k: string, o: number) => { const l = m.get(k); if (l) { if (!l.includes(o)) l.push(o); } else m.set(k, [o]); };
     entries.forEach((e, i) => {
-      const need = e.rule.detection.need;
+      const need = e.need;
       if (need === null) { always.push(i); return; }
       for (const atom of need) {
         const field = atom.field === ANY_FIELD ? ANY_FIELD : e.aliases?.get(atom.field) ?? atom.field;
@@ -374,7 +399,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     }
     const automata = [...perField].flatMap(([field, idx]) => {
       const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
-      return autos.map((automaton, i) => ({
+      return autos.map((automaton, i): FieldIndex => ({
         field, automaton,
         exact: i === 0 && idx.exact.size ? idx.exact : null,
         tail: i === 0 && idx.tail.size ? idx.tail : null,
@@ -382,10 +407,16 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         memo: createValueMemo<Int32Array>(memoBudget),
       }));
     });
+    return { always, automata };
+  }
+
+  function buildBucket(source: string, entries: BucketEntry[]): Bucket {
+    entries.sort((a, b) => a.rule.order - b.rule.order);
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
     const bucket: Bucket = {
-      entries, always, automata, stamp, gen: 1, candidates,
+      source, entries, ...indexEntries(entries), tuning: createNeedTuning(entries, options.tuning ?? DEFAULT_TUNING),
+      stamp, gen: 1, candidates, events: 0, evaluated: 0,
       hit: (o) => { if (stamp[o] !== bucket.gen) { stamp[o] = bucket.gen; candidates.push(o); } },
     };
     return bucket;
@@ -410,7 +441,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     for (let i = 0; i < owners.length; i++) hit(owners[i]!);
   }
 
-  function windowsBucket(channel: string, eventIdValue: unknown): Bucket {
+  function windowsBucket(channel: string, eventIdValue: unknown, source: string): Bucket {
     const eventId = Number(eventIdValue);
     // The text a rule's `EventID: n` compares with (lower-cased), to leave out rules bound to other EventIDs.
     const eventIdText = typeof eventIdValue === 'string' ? eventIdValue.toLowerCase() : String(eventIdValue);
@@ -425,7 +456,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         }
       }
     }
-    return buildBucket(entries);
+    return buildBucket(source, entries);
   }
 
   function canonicalBucket(table: string, actionType: string): Bucket {
@@ -436,7 +467,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
         entries.push(entryFor(rule, null, null));
       }
     }
-    return buildBucket(entries);
+    return buildBucket(`${table}/${actionType}`, entries);
   }
 
   function evaluate(input: DetectionInput): Match[] {
@@ -451,7 +482,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       if (byId === undefined) { byId = new Map(); windowsBuckets.set(channel, byId); }
       const eidValue = raw!.EventID;
       bucket = byId.get(eidValue);
-      if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), eidValue); byId.set(eidValue, bucket); }
+      if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), eidValue, `${channel}/${String(eidValue)}`); byId.set(eidValue, bucket); }
     } else {
       const at = typeof row.ActionType === 'string' ? row.ActionType.toLowerCase() : '';
       const key = `${input.table}\u0001${at}`;
@@ -476,7 +507,10 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       if (typeof v === 'string') prefilterValue(v, automaton, exact, tail, memo, hit);
       else for (const s of v) prefilterValue(s, automaton, exact, tail, memo, hit);
     }
+    bucket.events++;
+    if (bucket.tuning.observe(cand, ctx)) Object.assign(bucket, indexEntries(bucket.entries));
     for (const i of bucket.always) bucket.hit(i);
+    bucket.evaluated += cand.length;
     if (cand.length === 0) return [];
     if (cand.length > 1) cand.sort((a, b) => a - b);
     let out: Match[] | null = null;
@@ -518,6 +552,13 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     rules: () => [...[...rules.values()].map((r) => r.info), ...[...correlations.values()].map((c) => c.info)],
     rule: (key) => rules.get(key)?.info ?? correlations.get(key)?.info,
     setEnabled,
+    bucketStats: () => [...buckets.values(), ...[...windowsBuckets.values()].flatMap((m) => [...m.values()])]
+      .filter((b) => b.events > 0)
+      .sort((a, b) => b.events - a.events)
+      .map((b) => ({
+        source: b.source, rules: b.entries.length, events: b.events, evaluatedPerEvent: b.evaluated / b.events,
+        retuned: b.entries.filter((e) => e.need !== (e.needs[0] ?? null)).length,
+      })),
     remove: (key) => {
       const ok = rules.delete(key) || correlations.delete(key) || filters.delete(key);
       if (ok) invalidate();
