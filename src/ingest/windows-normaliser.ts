@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TABLES, type CanonicalRow, type TableName } from '../schema/index.js';
+import { ShapeTrie, type Json, type Shape } from './flat-shapes.js';
 import { DEVICE_EVENTS_FIELDS, LOGON_TYPES, WINDOWS_EVENT_MAPPINGS, type WindowsEventMapping } from './windows-mapping.js';
 
 /** A Windows event in canonical form: its table, its row, and (as `row._Raw`) every original field, flattened. */
@@ -8,7 +9,6 @@ export interface NormalisedEvent {
   readonly row: CanonicalRow;
 }
 
-type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** evtx_dump puts a value with attributes as { '#text': v, '#attributes': {…} }. */
@@ -17,7 +17,7 @@ function scalar(value: unknown): unknown {
 }
 
 // Field names are the same few hundred strings in every event: joined and cleaned names are cached,
-// so flattening builds no new strings per event and every flat object gets the same keys.
+// so flattening builds no new strings per event, and the shape trie sees the same name objects.
 const joinedNames = new Map<string, Map<string, string>>();
 function joined(prefix: string, key: string): string {
   let byKey = joinedNames.get(prefix);
@@ -33,21 +33,30 @@ function clean(key: string): string {
   return name;
 }
 
+/** The flat fields of the event being flattened: names go to the shape trie, values here, in walk order. */
+const shapes = new ShapeTrie();
+const values: unknown[] = [];
+function emit(name: string, value: unknown): void {
+  shapes.add(name);
+  // evtx_dump may give the EventID as text; Sigma rules and the mappings compare it as a number.
+  values.push(name === 'EventID' && value !== undefined && typeof value !== 'number' && /^\d+$/.test(String(value)) ? Number(value) : value);
+}
+
 /** System fields joined with '_' (Provider_Name, Execution_ProcessID), as Sigma's Windows taxonomy names them. */
-function flattenSystem(node: unknown, prefix: string, out: Json): void {
+function flattenSystem(node: unknown, prefix: string): void {
   if (!isObject(node)) {
-    if (prefix) out[prefix] = node;
+    if (prefix) emit(prefix, node);
     return;
   }
-  if ('#text' in node) out[prefix] = node['#text'];
+  if ('#text' in node) emit(prefix, node['#text']);
   for (const key in node) {
     if (key === '#text') continue;
-    flattenSystem(node[key], key === '#attributes' ? prefix : joined(prefix, key), out);
+    flattenSystem(node[key], key === '#attributes' ? prefix : joined(prefix, key));
   }
 }
 
 /** EventData/UserData leaves by their own names; `<Data Name="X">` becomes X; spaces are removed. */
-function flattenData(node: unknown, out: Json): void {
+function flattenData(node: unknown): void {
   if (!isObject(node)) return;
   for (const key in node) {
     if (key === '#attributes') continue;
@@ -55,27 +64,34 @@ function flattenData(node: unknown, out: Json): void {
     if (key === 'Data' && Array.isArray(value)) {
       for (const item of value) {
         if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
-          out[clean(item['#attributes'].Name)] = item['#text'] ?? null;
+          emit(clean(item['#attributes'].Name), item['#text'] ?? null);
         }
       }
       continue;
     }
-    if (isObject(value) && !('#text' in value)) flattenData(value, out);
-    else out[clean(key)] = scalar(value);
+    if (isObject(value) && !('#text' in value)) flattenData(value);
+    else emit(clean(key), scalar(value));
   }
+}
+
+/** The flat event, its shape, and its values in walk order (valid until the next flattening). */
+interface Flattened { readonly flat: Json; readonly shape: Shape; readonly values: readonly unknown[] }
+
+function flatten(event: unknown): Flattened | undefined {
+  const root = isObject(event) && isObject(event.Event) ? event.Event : event;
+  if (!isObject(root) || !isObject(root.System)) return undefined;
+  shapes.begin();
+  values.length = 0;
+  flattenSystem(root.System, '');
+  flattenData(root.EventData);
+  flattenData(root.UserData);
+  const shape = shapes.end();
+  return { flat: shape.build(values), shape, values };
 }
 
 /** Flattens an evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
 export function flattenWindowsEvent(event: unknown): Json | undefined {
-  const root = isObject(event) && isObject(event.Event) ? event.Event : event;
-  if (!isObject(root) || !isObject(root.System)) return undefined;
-  const flat: Json = {};
-  flattenSystem(root.System, '', flat);
-  flattenData(root.EventData, flat);
-  flattenData(root.UserData, flat);
-  const id = flat.EventID;
-  if (id !== undefined && typeof id !== 'number' && /^\d+$/.test(String(id))) flat.EventID = Number(id);
-  return flat;
+  return flatten(event)?.flat;
 }
 
 /**
@@ -182,6 +198,52 @@ function planFor(table: TableName, fields: WindowsEventMapping['fields']): Reado
 const hashWriters = (table: TableName) => Object.fromEntries(Object.entries(HASH_COLUMNS).map(([k, c]) => [k, writerFor(table, c)]));
 const hashWritersByTable = new Map<TableName, Record<string, Writer>>();
 
+/** Sysmon's `Hashes` (`SHA1=…,MD5=…,SHA256=…,IMPHASH=…`) to the hash columns. */
+function writeHashes(row: CanonicalRow, table: TableName, value: string): void {
+  let hw = hashWritersByTable.get(table);
+  if (hw === undefined) { hw = hashWriters(table); hashWritersByTable.set(table, hw); }
+  for (const part of value.split(',')) {
+    const [algo, digest] = part.split('=');
+    const w = hw[algo?.trim().toUpperCase() ?? ''];
+    if (w !== undefined) put(row, digest?.trim().toLowerCase(), w);
+  }
+}
+
+/** What the normaliser does with one field of a shape, decided once per shape and table. */
+type FieldAction =
+  | { readonly kind: 'column' | 'logonType'; readonly write: Writer }
+  | { readonly kind: 'path'; readonly write: Writer; readonly fileName: Writer }
+  /** Kept in `_Raw` only (system fields), or in AdditionalFields (built in one step, see ShapePlan). */
+  | { readonly kind: 'hashes' | 'system' | 'additional' };
+const HASHES: FieldAction = { kind: 'hashes' };
+const SYSTEM: FieldAction = { kind: 'system' };
+const ADDITIONAL: FieldAction = { kind: 'additional' };
+
+interface ShapePlan {
+  /** Per unique field of the shape. */
+  readonly actions: readonly FieldAction[];
+  /** Builds AdditionalFields from the event's values; null when the shape has no such field. */
+  readonly additional: ((values: readonly unknown[]) => Json) | null;
+}
+
+function shapePlan(shape: Shape, plan: ReadonlyMap<string, FieldPlan>): ShapePlan {
+  let byPlan = shape.derived.get(plan) as ShapePlan | undefined;
+  if (byPlan !== undefined) return byPlan;
+  const extra: number[] = [];
+  const actions = shape.unique.map((field, i): FieldAction => {
+    const target = plan.get(field);
+    if (target?.fileName !== undefined) return { kind: 'path', write: target.write, fileName: target.fileName };
+    if (target !== undefined) return { kind: field === 'LogonType' ? 'logonType' : 'column', write: target.write };
+    if (field === 'Hashes') return HASHES;
+    if (SYSTEM_FIELDS.has(field)) return SYSTEM;
+    extra.push(i);
+    return ADDITIONAL;
+  });
+  byPlan = { actions, additional: extra.length > 0 ? shape.subset(extra) : null };
+  shape.derived.set(plan, byPlan);
+  return byPlan;
+}
+
 /** `2026-11-02T08:00:00.1234567Z` → `2026-11-02T08:00:00.123Z` without a Date round trip when already canonical UTC. */
 const UTC_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 function isoTimestamp(time: unknown): string {
@@ -204,8 +266,9 @@ function isoTimestamp(time: unknown): string {
  * Returns undefined when the input is not a Windows event.
  */
 export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefined {
-  const flat = flattenWindowsEvent(event);
-  if (!flat) return undefined;
+  const flattened = flatten(event);
+  if (!flattened) return undefined;
+  const { flat, shape, values: fieldValues } = flattened;
   const provider = String(flat.Provider_Name ?? '');
   const eventId = Number(flat.EventID);
   const mapping: WindowsEventMapping | undefined = WINDOWS_EVENT_MAPPINGS.get(`${provider}/${eventId}`);
@@ -230,29 +293,22 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
       : mapping.actionType.values[String(flat[mapping.actionType.field])] ?? String(flat[mapping.actionType.field] ?? 'Unknown');
   }
 
-  let additional: Json | undefined;
-  for (const field in flat) {
-    const value = flat[field];
-    const target = plan.get(field);
-    if (target === undefined) {
-      if (field === 'Hashes' && typeof value === 'string') {
-        let hw = hashWritersByTable.get(table);
-        if (hw === undefined) { hw = hashWriters(table); hashWritersByTable.set(table, hw); }
-        for (const part of value.split(',')) {
-          const [algo, digest] = part.split('=');
-          const w = hw[algo?.trim().toUpperCase() ?? ''];
-          if (w !== undefined) put(row, digest?.trim().toLowerCase(), w);
-        }
-      } else if (!SYSTEM_FIELDS.has(field)) {
-        (additional ??= {})[field] = value;
-      }
-      continue;
-    }
-    if (target.fileName === undefined) {
-      put(row, field === 'LogonType' ? LOGON_TYPES[String(value)] ?? value : value, target.write);
-    } else if (typeof value === 'string') {
-      put(row, value, target.write);
-      put(row, baseName(value), target.fileName);
+  const { actions, additional: buildAdditional } = shapePlan(shape, plan);
+  let additional = buildAdditional?.(fieldValues);
+  for (let i = 0; i < actions.length; i++) {
+    const action = actions[i]!;
+    const value = fieldValues[shape.last[i]!];
+    switch (action.kind) {
+      case 'column': put(row, value, action.write); break;
+      case 'logonType': put(row, LOGON_TYPES[String(value)] ?? value, action.write); break;
+      case 'path':
+        if (typeof value === 'string') { put(row, value, action.write); put(row, baseName(value), action.fileName); }
+        break;
+      case 'hashes':
+        if (typeof value === 'string') writeHashes(row, table, value);
+        else (additional ??= {}).Hashes = value;
+        break;
+      default: break; // system fields stay in _Raw; additional ones are built above
     }
   }
   if (table === 'DeviceRegistryEvents' && typeof row.RegistryKey === 'string' && row.ActionType !== 'RegistryKeyCreated') {

@@ -1,0 +1,110 @@
+// Flattened Windows events come in a few dozen shapes: the same field names in the same order for
+// every event of one provider, EventID and version. Building each flat object one field at a time
+// costs a hidden-class transition per field; a builder made once per shape creates it in one step,
+// and a shape keeps what the normaliser decided once for its fields.
+
+export type Json = Record<string, unknown>;
+
+/** A sequence of flat field names, seen before or new. */
+export interface Shape {
+  /** Each name once, in first-seen order (a repeated name keeps its first place, as assignment does). */
+  readonly unique: readonly string[];
+  /** For each unique name, the position of its last value (a repeated name keeps its last value). */
+  readonly last: readonly number[];
+  /** The flat object from the values, in walk order. */
+  build(values: readonly unknown[]): Json;
+  /** A builder of an object with only these unique names (by their index in `unique`). */
+  subset(indices: readonly number[]): (values: readonly unknown[]) => Json;
+  /** What consumers derived from this shape, by their own key (e.g. the normaliser's plan for a table). */
+  readonly derived: Map<unknown, unknown>;
+}
+
+/** Names an object literal cannot define as own data properties. */
+const SPECIAL = new Set(['__proto__']);
+
+/**
+ * `v => ({ "A": v[0], "B": v[3] })`. Names are written as JSON string literals, so no field name can be
+ * anything but a property name; `__proto__` (which a literal would treat as the prototype) never gets here.
+ */
+export function objectBuilder(names: readonly string[], positions: readonly number[]): (values: readonly unknown[]) => Json {
+  const props = names.map((n, i) => `${JSON.stringify(n)}: v[${positions[i]!}]`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds only quoted names and indices
+  return new Function('v', `'use strict'; return { ${props.join(', ')} };`) as (values: readonly unknown[]) => Json;
+}
+
+/** The same object as objectBuilder's, one property at a time: for shapes seen once (no code is generated for them). */
+function assigningBuilder(names: readonly string[], positions: readonly number[]): (values: readonly unknown[]) => Json {
+  return (values) => {
+    const out: Json = {};
+    for (let i = 0; i < names.length; i++) Object.defineProperty(out, names[i]!, { value: values[positions[i]!], enumerable: true, writable: true, configurable: true });
+    return out;
+  };
+}
+
+function describe(names: readonly string[], cached: boolean): Shape {
+  const at = new Map<string, number>();
+  const unique: string[] = [];
+  const last: number[] = [];
+  names.forEach((name, i) => {
+    const u = at.get(name);
+    if (u === undefined) { at.set(name, unique.length); unique.push(name); last.push(i); } else last[u] = i;
+  });
+  const subset = (indices: readonly number[]) => {
+    const subsetNames = indices.map((i) => unique[i]!);
+    const positions = indices.map((i) => last[i]!);
+    return cached && !subsetNames.some((n) => SPECIAL.has(n)) ? objectBuilder(subsetNames, positions) : assigningBuilder(subsetNames, positions);
+  };
+  return { unique, last, build: subset(unique.map((_, i) => i)), subset, derived: new Map() };
+}
+
+interface Node {
+  /** The name of the one successor kept in fields (most nodes have one). */
+  name: string | undefined;
+  next: Node | undefined;
+  more: Map<string, Node> | undefined;
+  shape: Shape | undefined;
+}
+
+const newNode = (): Node => ({ name: undefined, next: undefined, more: undefined, shape: undefined });
+
+/**
+ * Shapes by their name sequence, as a trie walked one name per field. Names are the same string
+ * objects event after event (they come from the caller's name caches), so a step is usually one
+ * identity comparison. Bounded: past `maxNodes`, new shapes are described for one event only.
+ */
+export class ShapeTrie {
+  private readonly root = newNode();
+  private nodes = 1;
+  private node: Node | null = this.root;
+  private readonly names: string[] = [];
+
+  constructor(private readonly maxNodes = 100_000) {}
+
+  /** Start a new name sequence. */
+  begin(): void {
+    this.node = this.root;
+    this.names.length = 0;
+  }
+
+  add(name: string): void {
+    this.names.push(name);
+    const n = this.node;
+    if (n === null) return;
+    if (n.name === name) { this.node = n.next!; return; }
+    let next = n.name === undefined ? undefined : n.more?.get(name);
+    if (next === undefined) {
+      if (this.nodes >= this.maxNodes) { this.node = null; return; }
+      next = newNode();
+      this.nodes++;
+      if (n.name === undefined) { n.name = name; n.next = next; } else (n.more ??= new Map()).set(name, next);
+    }
+    this.node = next;
+  }
+
+  /** The shape of the names added since `begin`. */
+  end(): Shape {
+    const n = this.node;
+    if (n === null) return describe(this.names, false);
+    return (n.shape ??= describe(this.names, true));
+  }
+}
