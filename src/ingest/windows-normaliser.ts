@@ -202,10 +202,18 @@ const hashWritersByTable = new Map<TableName, Record<string, Writer>>();
 function writeHashes(row: CanonicalRow, table: TableName, value: string): void {
   let hw = hashWritersByTable.get(table);
   if (hw === undefined) { hw = hashWriters(table); hashWritersByTable.set(table, hw); }
-  for (const part of value.split(',')) {
-    const [algo, digest] = part.split('=');
-    const w = hw[algo?.trim().toUpperCase() ?? ''];
-    if (w !== undefined) put(row, digest?.trim().toLowerCase(), w);
+  // Cut by index, not split(): four hashes in every process and image-load event.
+  for (let start = 0; start < value.length;) {
+    let end = value.indexOf(',', start);
+    if (end < 0) end = value.length;
+    const eq = value.indexOf('=', start);
+    if (eq >= 0 && eq < end) {
+      const w = hw[value.slice(start, eq).trim().toUpperCase()];
+      let digestEnd = value.indexOf('=', eq + 1);
+      if (digestEnd < 0 || digestEnd > end) digestEnd = end;
+      if (w !== undefined) put(row, value.slice(eq + 1, digestEnd).trim().toLowerCase(), w);
+    }
+    start = end + 1;
   }
 }
 
