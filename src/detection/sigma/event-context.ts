@@ -3,7 +3,8 @@
 import type { CanonicalRow } from '../../schema/index.js';
 import type { FieldAccess } from './rule-compiler.js';
 
-function toText(v: unknown): string | readonly string[] | null {
+/** A field value as Sigma compares it: text, or a list of texts for an array; null when absent. */
+export function toText(v: unknown): string | readonly string[] | null {
   if (typeof v === 'string') return v;
   if (v === undefined || v === null) return null;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
@@ -100,15 +101,12 @@ export class EventContext implements FieldAccess {
   /**
    * Calls `f` with every string value of the event (arrays element-wise), without allocating a list.
    * Numbers are passed as text only when `numbers` is set and their text can be `minLength` long.
-   * `skipRaw` names raw-event fields the caller has already seen (ignored for canonical rows).
    */
-  forEachValue(f: (s: string) => void, minLength = 1, numbers = true, skipRaw: ReadonlySet<string> | null = null): void {
+  forEachValue(f: (s: string) => void, minLength = 1, numbers = true): void {
     const src = this.raw ?? this.row;
-    const skip = this.raw !== null ? skipRaw : null;
-    if (this.kwCased !== null && skip === null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
+    if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
     const shortest = 10 ** (minLength - 2);
     for (const k in src) {
-      if (skip !== null && skip.has(k)) continue;
       const v = src[k];
       if (typeof v === 'string') { if (v.length >= minLength) f(v); }
       else if (typeof v === 'number') {

@@ -92,7 +92,7 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   }
   const n = children.length;
   if (n > MAX_STATES) throw new Error('automaton too large; split the literals with buildAutomata');
-  const delta = new Uint16Array(n * K); // one element type for every automaton keeps scan() monomorphic
+  const delta = new Uint16Array(n * K);
   const fail = new Int32Array(n);
   const dict = new Int32Array(n).fill(-1); // next state on the fail chain that owns literals
   const hasOut = new Uint8Array(n);
@@ -119,20 +119,29 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   const ownerList = new Int32Array(ownerStart[n]!);
   for (let i = 0; i < n; i++) ownerList.set(own[i]!, ownerStart[i]!);
   const minLength = literals.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
+  // The table scan() walks: a transition holds the next state's row offset (state × stride, the stride
+  // even), with the low bit set when that state ends a literal. One load and one bit test per character.
+  const stride = K + (K & 1);
+  const table = new Int32Array(n * stride); // one element type for every automaton keeps scan() monomorphic
+  for (let st = 0; st < n; st++) {
+    for (let k = 0; k < K; k++) { const to = delta[st * K + k]!; table[st * stride + k] = to * stride + hasOut[to]!; }
+  }
   return {
     states: n,
     minLength,
     numeric: literals.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
     scan(text, hit, lowered = false) {
-      let s = 0;
+      let row = 0;
       for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
         let k: number;
         if (c < 128) k = ascii[c]!;
         else if (!lowered) return false;
         else k = high.get(c) ?? 0;
-        s = delta[s * K + k]!;
-        if (hasOut[s] === 1) {
+        const to = table[row + k]!;
+        row = to & ~1;
+        if (to !== row) {
+          const s = row / stride;
           let t = ownerStart[s + 1]! > ownerStart[s]! ? s : dict[s]!;
           while (t >= 0) {
             for (let j = ownerStart[t]!, end = ownerStart[t + 1]!; j < end; j++) hit(ownerList[j]!);

@@ -13,10 +13,10 @@ import { FIELD_MAPPINGS } from './field-mapping.js';
 import {
   CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
 } from './logsource-mapping.js';
-import { buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
-import { createMemoBudget, createValueMemo, type ValueMemo } from './value-memo.js';
+import { buildFieldPrefilter, type FieldPrefilter } from './field-prefilter.js';
+import { createMemoBudget } from './value-memo.js';
 import { createNeedTuning, DEFAULT_TUNING, type NeedTuning, type TunedEntry, type TuningOptions } from './need-tuning.js';
-import { ANY_FIELD, compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
+import { compileDetection, type CompiledDetection, type FieldTable, type Predicate } from './rule-compiler.js';
 import {
   parseSigmaYaml, type RuleSource, type SigmaCorrelationDocument, type SigmaFilterDocument, type SigmaLevel,
   type SigmaLogsource, type SigmaRuleDocument,
@@ -148,24 +148,11 @@ interface BucketEntry extends TunedEntry {
   readonly match: Predicate;
 }
 
-/** One field's prefilter: the owners (entry indices) whose literals a value of the field holds. */
-interface FieldIndex {
-  readonly field: number;
-  readonly automaton: LiteralAutomaton | null;
-  readonly exact: ReadonlyMap<string, readonly number[]> | null;
-  readonly tail: ReadonlyMap<string, readonly number[]> | null;
-  /** For the keyword automaton: raw fields whose own automaton also holds the keyword literals. */
-  readonly skip: ReadonlySet<string> | null;
-  /** The owners each recently seen value hit (value-memo.ts). */
-  readonly memo: ValueMemo<Int32Array>;
-}
-
 interface Bucket {
   readonly source: string;
   readonly entries: readonly BucketEntry[];
-  /** Entries without a need: evaluated on every event. */
-  always: readonly number[];
-  automata: readonly FieldIndex[];
+  /** Over the entries' current needs; rebuilt when tuning changes one. */
+  prefilter: FieldPrefilter;
   readonly tuning: NeedTuning;
   readonly stamp: Uint32Array;
   gen: number;
@@ -173,20 +160,6 @@ interface Bucket {
   readonly hit: (owner: number) => void;
   events: number;
   evaluated: number;
-}
-
-/** Exact-value and last-path-segment lookups of the prefilter (values are lower-cased). */
-const NO_OWNERS = new Int32Array(0);
-
-function lookupExact(
-  s: string, exact: ReadonlyMap<string, readonly number[]> | null, tail: ReadonlyMap<string, readonly number[]> | null, hit: (o: number) => void,
-): void {
-  if (exact !== null) { const o = exact.get(s); if (o !== undefined) for (let i = 0; i < o.length; i++) hit(o[i]!); }
-  if (tail !== null) {
-    const cut = Math.max(s.lastIndexOf('\\'), s.lastIndexOf('/'));
-    const o = tail.get(cut < 0 ? s : s.slice(cut + 1));
-    if (o !== undefined) for (let i = 0; i < o.length; i++) hit(o[i]!);
-  }
 }
 
 function createFieldTable(): FieldTable & { readonly names: string[] } {
@@ -365,80 +338,16 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     return { rule, match, aliases, needs, need: needs[0] ?? null };
   }
 
-  /** The prefilter over the entries' current needs. */
-  function indexEntries(entries: readonly BucketEntry[]): { always: number[]; automata: FieldIndex[] } {
-    const always: number[] = [];
-    interface Literals { contains: { literal: string; owner: number }[]; exact: Map<string, number[]>; tail: Map<string, number[]> }
-    const perField = new Map<number, Literals>();
-    const add = (m: Map<string, number[]>, k: string, o: number) => { const l = m.get(k); if (l) { if (!l.includes(o)) l.push(o); } else m.set(k, [o]); };
-    entries.forEach((e, i) => {
-      const need = e.need;
-      if (need === null) { always.push(i); return; }
-      for (const atom of need) {
-        const field = atom.field === ANY_FIELD ? ANY_FIELD : e.aliases?.get(atom.field) ?? atom.field;
-        let idx = perField.get(field);
-        if (!idx) { idx = { contains: [], exact: new Map(), tail: new Map() }; perField.set(field, idx); }
-        const lit = atom.literal;
-        const sep = Math.max(lit.lastIndexOf('\\'), lit.lastIndexOf('/'));
-        if (atom.kind === 'exact' && field !== ANY_FIELD) add(idx.exact, lit, i);
-        // A suffix holding a path separator fixes the value's last path segment: index it by that.
-        else if (atom.kind === 'suffix' && field !== ANY_FIELD && sep >= 0) add(idx.tail, lit.slice(sep + 1), i);
-        else idx.contains.push({ literal: selectiveWindow(lit), owner: i });
-      }
-    });
-    // Keyword literals also go into each field automaton that exists anyway, so a raw event's long
-    // fields (command lines, paths) are scanned once; the keyword pass skips those fields.
-    const keywords = perField.get(ANY_FIELD)?.contains ?? [];
-    const merged = new Set<string>();
-    if (keywords.length > 0) {
-      for (const [field, idx] of perField) {
-        if (field === ANY_FIELD || idx.contains.length === 0) continue;
-        idx.contains.push(...keywords);
-        merged.add(fields.names[field]!);
-      }
-    }
-    const automata = [...perField].flatMap(([field, idx]) => {
-      const autos = idx.contains.length ? buildAutomata(idx.contains) : [null];
-      return autos.map((automaton, i): FieldIndex => ({
-        field, automaton,
-        exact: i === 0 && idx.exact.size ? idx.exact : null,
-        tail: i === 0 && idx.tail.size ? idx.tail : null,
-        skip: field === ANY_FIELD && merged.size > 0 ? merged : null,
-        memo: createValueMemo<Int32Array>(memoBudget),
-      }));
-    });
-    return { always, automata };
-  }
-
   function buildBucket(source: string, entries: BucketEntry[]): Bucket {
     entries.sort((a, b) => a.rule.order - b.rule.order);
     const stamp = new Uint32Array(entries.length);
     const candidates: number[] = [];
     const bucket: Bucket = {
-      source, entries, ...indexEntries(entries), tuning: createNeedTuning(entries, options.tuning ?? DEFAULT_TUNING),
+      source, entries, prefilter: buildFieldPrefilter(entries, fields.names, memoBudget), tuning: createNeedTuning(entries, options.tuning ?? DEFAULT_TUNING),
       stamp, gen: 1, candidates, events: 0, evaluated: 0,
       hit: (o) => { if (stamp[o] !== bucket.gen) { stamp[o] = bucket.gen; candidates.push(o); } },
     };
     return bucket;
-  }
-
-  const collected: number[] = [];
-  const collect = (o: number) => { collected.push(o); };
-
-  /** Calls `hit` for each owner the value hits in one prefilter entry, from the memo when the value was seen. */
-  function prefilterValue(
-    s: string, automaton: LiteralAutomaton | null, exact: ReadonlyMap<string, readonly number[]> | null,
-    tail: ReadonlyMap<string, readonly number[]> | null, memo: ValueMemo<Int32Array>, hit: (o: number) => void,
-  ) {
-    let owners = memo.get(s);
-    if (owners === undefined) {
-      collected.length = 0;
-      if (automaton !== null && s.length >= automaton.minLength && !automaton.scan(s, collect)) automaton.scan(s.toLowerCase(), collect, true);
-      if (exact !== null || tail !== null) lookupExact(s.toLowerCase(), exact, tail, collect);
-      owners = collected.length === 0 ? NO_OWNERS : Int32Array.from(collected);
-      memo.set(s, owners);
-    }
-    for (let i = 0; i < owners.length; i++) hit(owners[i]!);
   }
 
   function windowsBucket(channel: string, eventIdValue: unknown, source: string): Bucket {
@@ -495,21 +404,10 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     if (bucket.gen === 1) bucket.stamp.fill(0);
     const cand = bucket.candidates;
     cand.length = 0;
-    const hit = bucket.hit;
-    for (const { field, automaton, exact, tail, skip, memo } of bucket.automata) {
-      if (field === ANY_FIELD) {
-        // Not memoised: the fields left to the keyword scan are mostly one-off values (GUIDs, times, ids).
-        if (automaton !== null) ctx.forEachValue((s) => { if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true); }, automaton.minLength, automaton.numeric, skip);
-        continue;
-      }
-      const v = ctx.text(field);
-      if (v === null) continue;
-      if (typeof v === 'string') prefilterValue(v, automaton, exact, tail, memo, hit);
-      else for (const s of v) prefilterValue(s, automaton, exact, tail, memo, hit);
-    }
+    bucket.prefilter.collect(ctx, bucket.hit);
     bucket.events++;
-    if (bucket.tuning.observe(cand, ctx)) Object.assign(bucket, indexEntries(bucket.entries));
-    for (const i of bucket.always) bucket.hit(i);
+    if (bucket.tuning.observe(cand, ctx)) bucket.prefilter = buildFieldPrefilter(bucket.entries, fields.names, memoBudget);
+    for (const i of bucket.prefilter.always) bucket.hit(i);
     bucket.evaluated += cand.length;
     if (cand.length === 0) return [];
     if (cand.length > 1) cand.sort((a, b) => a - b);
