@@ -33,6 +33,24 @@ function clean(key: string): string {
   return name;
 }
 
+// Events of one source repeat their field names in the same order: the names the previous event's
+// walk made, by position, turn a name look-up into two identity comparisons.
+const MAX_REMEMBERED_POSITIONS = 4096;
+const recentPrefixes: string[] = [];
+const recentKeys: string[] = [];
+const recentNames: string[] = [];
+let position = 0;
+function nameAt(prefix: string, key: string, make: (prefix: string, key: string) => string): string {
+  const p = position++;
+  if (recentKeys[p] === key && recentPrefixes[p] === prefix) return recentNames[p]!;
+  const name = make(prefix, key);
+  if (p < MAX_REMEMBERED_POSITIONS) { recentPrefixes[p] = prefix; recentKeys[p] = key; recentNames[p] = name; }
+  return name;
+}
+/** The prefix of data field names (no real prefix can be this: it is not a joined System name). */
+const DATA = '\u0000';
+const cleaned = (_: string, key: string) => clean(key);
+
 /** The flat fields of the event being flattened: names go to the shape trie, values here, in walk order. */
 const shapes = new ShapeTrie();
 const values: unknown[] = [];
@@ -51,7 +69,7 @@ function flattenSystem(node: unknown, prefix: string): void {
   if ('#text' in node) emit(prefix, node['#text']);
   for (const key in node) {
     if (key === '#text') continue;
-    flattenSystem(node[key], key === '#attributes' ? prefix : joined(prefix, key));
+    flattenSystem(node[key], key === '#attributes' ? prefix : nameAt(prefix, key, joined));
   }
 }
 
@@ -64,13 +82,13 @@ function flattenData(node: unknown): void {
     if (key === 'Data' && Array.isArray(value)) {
       for (const item of value) {
         if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
-          emit(clean(item['#attributes'].Name), item['#text'] ?? null);
+          emit(nameAt(DATA, item['#attributes'].Name, cleaned), item['#text'] ?? null);
         }
       }
       continue;
     }
     if (isObject(value) && !('#text' in value)) flattenData(value);
-    else emit(clean(key), scalar(value));
+    else emit(nameAt(DATA, key, cleaned), scalar(value));
   }
 }
 
@@ -82,6 +100,7 @@ function flatten(event: unknown): Flattened | undefined {
   if (!isObject(root) || !isObject(root.System)) return undefined;
   shapes.begin();
   values.length = 0;
+  position = 0;
   flattenSystem(root.System, '');
   flattenData(root.EventData);
   flattenData(root.UserData);
