@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildAutomaton } from './prefilter.js';
+import { anchorCharacters, buildAutomaton } from './prefilter.js';
 
 const found = (literals: string[], text: string) => {
   const automaton = buildAutomaton(literals.map((literal, owner) => ({ literal, owner })));
@@ -13,4 +13,12 @@ test('the automaton finds every literal in a text, ignoring case', () => {
   assert.deepEqual(found(['rpc::', 'dumpcreds', 'c:\\windows\\'], 'x RPC::y C:\\Windows\\System32 DumpCreds'), [0, 1, 2]);
   assert.deepEqual(found(['rpc::', 'dumpcreds'], 'rpc:dumpcred'), []);
   assert.deepEqual(found(['évian'], 'ÉVIAN'), [0]);
+});
+
+test('anchor characters: every literal holds one, rare ones first; none for a plain word', () => {
+  const literals = ['sekurlsa::', 'lsadump::', 'mimidrv.sys', 'kiwi legit printer'];
+  const anchors = anchorCharacters(literals)!;
+  assert.deepEqual(anchors, [':', '.', ' ']);
+  for (const l of literals) assert.ok(anchors.some((a) => l.includes(a)), l);
+  assert.equal(anchorCharacters(['rpc::', 'mimikatz']), null);
 });

@@ -153,3 +153,30 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
     },
   };
 }
+
+/** How often a character turns up in telemetry values, roughly: letters and digits are everywhere. */
+const ANCHOR_WEIGHT: Readonly<Record<string, number>> = { ' ': 8, '.': 6, '\\': 6, '-': 6, ':': 4, '/': 3, '_': 3, ',': 2, '=': 2, '{': 2, '}': 2 };
+const MAX_ANCHORS = 6;
+
+/**
+ * A few caseless characters (punctuation or space) such that every literal holds at least one, chosen
+ * rare first: a text holding none of them holds no literal, which `indexOf` tells faster than a scan.
+ * Null when some literal has none (e.g. a plain word) or it would take more than a few.
+ */
+export function anchorCharacters(literals: readonly string[]): string[] | null {
+  const caseless = (c: string) => c >= ' ' && c <= '~' && !/[A-Za-z0-9]/.test(c);
+  let open = literals.map((l) => new Set([...l].filter(caseless)));
+  if (open.some((chars) => chars.size === 0)) return null;
+  const anchors: string[] = [];
+  while (open.length > 0) {
+    const covers = new Map<string, number>();
+    for (const chars of open) for (const c of chars) covers.set(c, (covers.get(c) ?? 0) + 1);
+    let best = '';
+    let bestScore = 0;
+    for (const [c, n] of covers) { const score = n / (ANCHOR_WEIGHT[c] ?? 1); if (score > bestScore) { best = c; bestScore = score; } }
+    anchors.push(best);
+    if (anchors.length > MAX_ANCHORS) return null;
+    open = open.filter((chars) => !chars.has(best));
+  }
+  return anchors;
+}
