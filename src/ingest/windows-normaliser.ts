@@ -129,9 +129,12 @@ function hash52(text: string): number {
 }
 
 const deviceIds = new Map<string, string>();
+let lastComputer = '';
+let lastDeviceId = '';
 
 /** Defender's DeviceId is 40 hex digits; a Windows event names only its computer, so derive one from it. */
 export function deviceIdFor(computer: string): string {
+  if (computer === lastComputer) return lastDeviceId;
   const name = computer.toLowerCase();
   let id = deviceIds.get(name);
   if (!id) {
@@ -139,6 +142,8 @@ export function deviceIdFor(computer: string): string {
     if (deviceIds.size > 100_000) deviceIds.clear();
     deviceIds.set(name, id);
   }
+  lastComputer = computer;
+  lastDeviceId = id;
   return id;
 }
 
@@ -273,14 +278,28 @@ function shapePlan(shape: Shape, plan: ReadonlyMap<string, FieldPlan>): ShapePla
 
 /** `2026-11-02T08:00:00.1234567Z` → `2026-11-02T08:00:00.123Z` without a Date round trip when already canonical UTC. */
 const UTC_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
+/** The last whole second isoTimestamp checked: events come in time order, many in the same second. */
+let checkedSecond = '';
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
 function isoTimestamp(time: unknown): string {
   if (time === undefined || time === null) return new Date(0).toISOString();
   const text = String(time);
+  // Same second as the last one checked, then '.' and 1-9 digits, then 'Z': only the fraction to cut.
+  const end = text.length - 1;
+  if (checkedSecond !== '' && end >= 21 && end <= 29 && text.charCodeAt(end) === 0x5a && text.charCodeAt(19) === 0x2e && text.startsWith(checkedSecond)) {
+    let digits = true;
+    for (let i = 20; i < end && digits; i++) digits = isDigit(text.charCodeAt(i));
+    if (digits) return `${checkedSecond}.${end >= 23 ? text.slice(20, 23) : text.slice(20, end).padEnd(3, '0')}Z`;
+  }
   const m = UTC_TIME.exec(text);
   // Days past the 28th go the slow way, so an impossible date (Feb 30) rolls over as Date does.
   if (m !== null && m[1]!.charCodeAt(8) < 0x33 && !(m[1]!.charCodeAt(8) === 0x32 && m[1]!.charCodeAt(9) > 0x38)) {
     const ms = Date.parse(`${m[1]}Z`);
-    if (Number.isFinite(ms)) return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+    if (Number.isFinite(ms)) {
+      checkedSecond = m[1]!;
+      return `${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+    }
   }
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
