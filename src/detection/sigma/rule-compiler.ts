@@ -8,6 +8,7 @@ import { expandPattern, visitCondition, type ConditionNode } from './condition-n
 import { parseCondition, ConditionSyntaxError } from './condition-parser.js';
 import { compileCidr, parseIp } from './ip.js';
 import { compileLiteralSet, GROUP_MIN } from './literal-set.js';
+import { boundedRegExp } from './bounded-regex.js';
 import { regexLiterals } from './regex-literals.js';
 import {
   MissingPlaceholderError, base64, base64offset, compileStringTest, encodeUtf16, encodeUtf16be, encodeUtf16le, expand, hasWildcards,
@@ -315,8 +316,10 @@ function compileItem(key: string, rawValue: unknown, opts: CompileOptions, path:
       let src = scalarText(v, [...path, i]);
       if (set.has('startswith')) src = `^(?:${src})`;
       if (set.has('endswith')) src = `(?:${src})$`;
-      let re: RE2;
+      let re: { test(s: string): boolean };
+      // RE2 decides what is valid; a pattern that provably cannot backtrack badly then runs on V8's engine.
       try { re = new RE2(src, flags); } catch (e) { return fail(`bad regular expression: ${(e as Error).message}`); }
+      re = boundedRegExp(src, flags) ?? re;
       const lits = regexLiterals(src);
       reNeeds.push(lits === null ? null : lits.map((literal) => ({ field: field ?? ANY_FIELD, literal })));
       if (field === undefined) return (c) => c.keywordTextsCased().some((s) => re.test(s));
