@@ -168,27 +168,44 @@ function toInteger(value: unknown): number {
   return /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^-?\d+$/.test(text) ? Number(text) : NaN;
 }
 
+/**
+ * `row["Column"] = v` for one schema column. A store to a named property keeps a row with many columns
+ * a fast object; `row[column]` with the name in a variable would turn it into a dictionary past a dozen.
+ * Column names come from the schema (code), and are quoted as JSON.
+ */
+const setters = new Map<string, (row: CanonicalRow, value: unknown) => void>();
+function setterOf(column: string): (row: CanonicalRow, value: unknown) => void {
+  let set = setters.get(column);
+  if (set === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds only a quoted schema column name
+    set = new Function('row', 'value', `'use strict'; row[${JSON.stringify(column)}] = value;`) as (row: CanonicalRow, value: unknown) => void;
+    setters.set(column, set);
+  }
+  return set;
+}
+
 function writerFor(table: TableName, column: string): Writer {
   const key = `${table}\u0001${column}`;
   let w = writers.get(key);
   if (w !== undefined) return w;
   const type = TABLES.get(table)!.byName.get(column)?.type;
+  const set = setterOf(column);
   if (type === undefined) w = () => {};
   else if (type === 'long' || type === 'int') {
-    w = (row, value) => { const n = toInteger(value); if (Number.isSafeInteger(n)) row[column] = n; };
+    w = (row, value) => { const n = toInteger(value); if (Number.isSafeInteger(n)) set(row, n); };
   } else if (column.endsWith('AccountName')) {
     const domain = writerFor(table, column.replace(/AccountName$/, 'AccountDomain'));
     w = (row, value) => {
       if (typeof value === 'string' && value.includes('\\')) {
         const cut = value.indexOf('\\');
-        row[column] = value.slice(cut + 1);
+        set(row, value.slice(cut + 1));
         put(row, value.slice(0, cut), domain);
-      } else row[column] = typeof value === 'string' ? value : String(value);
+      } else set(row, typeof value === 'string' ? value : String(value));
     };
   } else {
-    w = (row, value) => { row[column] = typeof value === 'string' ? value : String(value); };
+    w = (row, value) => { set(row, typeof value === 'string' ? value : String(value)); };
   }
-  if (NUMERIC_COLUMN.test(column) && type === 'string') w = (row, value) => { row[column] = String(value); };
+  if (NUMERIC_COLUMN.test(column) && type === 'string') w = (row, value) => { set(row, String(value)); };
   writers.set(key, w);
   return w;
 }
