@@ -44,3 +44,21 @@ test('past its node bound the trie describes new shapes for one event only', () 
   assert.notEqual(shapeOf(trie, ['A', 'C']), first, 'not remembered');
   assert.deepEqual(first.build([1, 2]), { A: 1, C: 2 });
 });
+
+test('a name made on a path is remembered there, and made again when asked about something else', () => {
+  const trie = new ShapeTrie();
+  const made: string[] = [];
+  const join = (prefix: string, key: string) => { made.push(`${prefix}/${key}`); return `${prefix}_${key}`; };
+  const walk = (keys: string[]) => {
+    trie.begin();
+    const names = keys.map((k) => trie.name('P', k, join));
+    for (const n of names) trie.add(n);
+    return names;
+  };
+  assert.deepEqual(walk(['a', 'b']), ['P_a', 'P_b']);
+  assert.deepEqual(walk(['a', 'b']), ['P_a', 'P_b']);
+  assert.deepEqual(made, ['P/a', 'P/b'], 'the second walk makes nothing');
+  assert.deepEqual(walk(['a', 'c']), ['P_a', 'P_c']);
+  assert.deepEqual(made, ['P/a', 'P/b', 'P/c']);
+  assert.equal(trie.name('Q', 'a', join), 'Q_a', 'another prefix is another question');
+});

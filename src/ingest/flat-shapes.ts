@@ -57,15 +57,22 @@ function describe(names: readonly string[], cached: boolean): Shape {
   return { unique, last, build: subset(unique.map((_, i) => i)), subset, derived: new Map() };
 }
 
+/** A name the walker made at a node, from what (see ShapeTrie.name). */
+interface Made { readonly prefix: string; readonly key: string; readonly name: string }
+
 interface Node {
   /** The name of the one successor kept in fields (most nodes have one). */
   name: string | undefined;
   next: Node | undefined;
   more: Map<string, Node> | undefined;
   shape: Shape | undefined;
+  /** The names made at this node, in the order asked. */
+  made: Made[] | undefined;
 }
 
-const newNode = (): Node => ({ name: undefined, next: undefined, more: undefined, shape: undefined });
+const newNode = (): Node => ({ name: undefined, next: undefined, more: undefined, shape: undefined, made: undefined });
+/** Names remembered per node: a walk makes a few (nested System fields) between two fields. */
+const MAX_MADE = 16;
 
 /**
  * Shapes by their name sequence, as a trie walked one name per field. Names are the same string
@@ -77,6 +84,8 @@ export class ShapeTrie {
   private nodes = 1;
   private node: Node | null = this.root;
   private readonly names: string[] = [];
+  /** Names asked for since the walk reached the current node. */
+  private asked = 0;
 
   constructor(private readonly maxNodes = 100_000) {}
 
@@ -84,10 +93,28 @@ export class ShapeTrie {
   begin(): void {
     this.node = this.root;
     this.names.length = 0;
+    this.asked = 0;
+  }
+
+  /**
+   * `make(prefix, key)`, remembered at the current node: the next event walking the same fields so
+   * far asks for the same names in the same order, and gets each for two identity comparisons.
+   */
+  name(prefix: string, key: string, make: (prefix: string, key: string) => string): string {
+    const n = this.node;
+    if (n === null) return make(prefix, key);
+    const k = this.asked++;
+    const made = (n.made ??= []);
+    const m = made[k];
+    if (m !== undefined && m.key === key && m.prefix === prefix) return m.name;
+    const name = make(prefix, key);
+    if (k < MAX_MADE) made[k] = { prefix, key, name };
+    return name;
   }
 
   add(name: string): void {
     this.names.push(name);
+    this.asked = 0;
     const n = this.node;
     if (n === null) return;
     if (n.name === name) { this.node = n.next!; return; }

@@ -17,7 +17,8 @@ function scalar(value: unknown): unknown {
 }
 
 // Field names are the same few hundred strings in every event: joined and cleaned names are cached,
-// so flattening builds no new strings per event, and the shape trie sees the same name objects.
+// so flattening builds no new strings per event, and the shape trie sees the same name objects. The
+// trie also remembers the names made on each path (ShapeTrie.name), so these maps are rarely asked.
 const joinedNames = new Map<string, Map<string, string>>();
 function joined(prefix: string, key: string): string {
   let byKey = joinedNames.get(prefix);
@@ -33,20 +34,6 @@ function clean(key: string): string {
   return name;
 }
 
-// Events of one source repeat their field names in the same order: the names the previous event's
-// walk made, by position, turn a name look-up into two identity comparisons.
-const MAX_REMEMBERED_POSITIONS = 4096;
-const recentPrefixes: string[] = [];
-const recentKeys: string[] = [];
-const recentNames: string[] = [];
-let position = 0;
-function nameAt(prefix: string, key: string, make: (prefix: string, key: string) => string): string {
-  const p = position++;
-  if (recentKeys[p] === key && recentPrefixes[p] === prefix) return recentNames[p]!;
-  const name = make(prefix, key);
-  if (p < MAX_REMEMBERED_POSITIONS) { recentPrefixes[p] = prefix; recentKeys[p] = key; recentNames[p] = name; }
-  return name;
-}
 /** The prefix of data field names (no real prefix can be this: it is not a joined System name). */
 const DATA = '\u0000';
 const cleaned = (_: string, key: string) => clean(key);
@@ -69,7 +56,7 @@ function flattenSystem(node: unknown, prefix: string): void {
   if ('#text' in node) emit(prefix, node['#text']);
   for (const key in node) {
     if (key === '#text') continue;
-    flattenSystem(node[key], key === '#attributes' ? prefix : nameAt(prefix, key, joined));
+    flattenSystem(node[key], key === '#attributes' ? prefix : shapes.name(prefix, key, joined));
   }
 }
 
@@ -82,13 +69,13 @@ function flattenData(node: unknown): void {
     if (key === 'Data' && Array.isArray(value)) {
       for (const item of value) {
         if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
-          emit(nameAt(DATA, item['#attributes'].Name, cleaned), item['#text'] ?? null);
+          emit(shapes.name(DATA, item['#attributes'].Name, cleaned), item['#text'] ?? null);
         }
       }
       continue;
     }
     if (isObject(value) && !('#text' in value)) flattenData(value);
-    else emit(nameAt(DATA, key, cleaned), scalar(value));
+    else emit(shapes.name(DATA, key, cleaned), scalar(value));
   }
 }
 
@@ -100,7 +87,6 @@ function flatten(event: unknown): Flattened | undefined {
   if (!isObject(root) || !isObject(root.System)) return undefined;
   shapes.begin();
   values.length = 0;
-  position = 0;
   flattenSystem(root.System, '');
   flattenData(root.EventData);
   flattenData(root.UserData);
