@@ -41,7 +41,7 @@ function translate(source: string): string {
     const c = source[i + 1];
     if (c === undefined) return fail();
     i += 2;
-    if (c === 's') return '[\\t\\n\\f\\r ]';
+    if (c === 's') return `[${CLASS_ESCAPES.s}]`;
     if (c === 'd' || c === 'w' || c === 'b' || c === 'B' || CONTROL_ESCAPES.has(c)) return `\\${c}`;
     if (ESCAPED_PUNCTUATION.has(c)) return `\\${c}`;
     return fail();

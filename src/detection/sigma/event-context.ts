@@ -12,6 +12,22 @@ export function toText(v: unknown): string | readonly string[] | null {
   return JSON.stringify(v);
 }
 
+/**
+ * Calls `f` with the text of one field value as a keyword scan reads it (arrays element-wise). A string
+ * shorter than `minLength` is skipped, and so is a number unless `numbers` is set and its text can be
+ * `minLength` long; booleans are never keyword text.
+ */
+export function forEachKeywordText(v: unknown, f: (s: string) => void, minLength: number, numbers: boolean): void {
+  if (typeof v === 'string') { if (v.length >= minLength) f(v); }
+  else if (typeof v === 'number') {
+    // An integer with fewer characters than the shortest literal cannot hold one: skip the String().
+    if (numbers && !(Number.isInteger(v) && Math.abs(v) < 10 ** (minLength - 2))) f(String(v));
+  } else if (v !== null && v !== undefined && typeof v !== 'boolean') {
+    const t = toText(v);
+    if (typeof t === 'string') f(t); else if (t !== null) for (const x of t) f(x);
+  }
+}
+
 function lowerText(t: string | readonly string[] | null): string | readonly string[] | null {
   if (t === null) return null;
   if (typeof t === 'string') return t.toLowerCase();
@@ -105,19 +121,7 @@ export class EventContext implements FieldAccess {
   forEachValue(f: (s: string) => void, minLength = 1, numbers = true): void {
     const src = this.raw ?? this.row;
     if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
-    const shortest = 10 ** (minLength - 2);
-    for (const k in src) {
-      const v = src[k];
-      if (typeof v === 'string') { if (v.length >= minLength) f(v); }
-      else if (typeof v === 'number') {
-        // An integer with fewer characters than the shortest literal cannot hold one: skip the String().
-        if (numbers && !(Number.isInteger(v) && Math.abs(v) < shortest)) f(String(v));
-      }
-      else if (v !== null && v !== undefined && typeof v !== 'boolean') {
-        const t = toText(v);
-        if (typeof t === 'string') f(t); else if (t !== null) for (const x of t) f(x);
-      }
-    }
+    for (const k in src) forEachKeywordText(src[k], f, minLength, numbers);
   }
 
   keywordTextsCased(): readonly string[] {

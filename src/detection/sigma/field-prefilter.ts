@@ -5,7 +5,7 @@
 // A raw Windows event is read in one pass over its own fields: each field goes to its index, or to
 // the keyword scan when no index of it holds the keyword literals. Only fields the event lacks but
 // the row's table maps to a canonical column are then looked up by name.
-import { toText, type EventContext } from './event-context.js';
+import { forEachKeywordText, toText, type EventContext } from './event-context.js';
 import { anchorCharacters, buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
 import { ANY_FIELD, type Need } from './rule-compiler.js';
 import { createValueMemo, type MemoBudget, type ValueMemo } from './value-memo.js';
@@ -131,25 +131,14 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
   }
   const keywordMin = keywords.reduce((m, a) => Math.min(m, a.minLength), Infinity);
   const keywordNumbers = keywords.some((a) => a.numeric);
-  /** An integer with fewer characters than the shortest keyword cannot hold one: no String() for it. */
-  const shortestNumber = keywordMin === Infinity ? Infinity : 10 ** (keywordMin - 2);
-
-  function scanKeywordValue(v: unknown, hit: (o: number) => void): void {
-    if (typeof v === 'string') { if (v.length >= keywordMin) scanKeywords(v, hit); }
-    else if (typeof v === 'number') { if (keywordNumbers && !(Number.isInteger(v) && Math.abs(v) < shortestNumber)) scanKeywords(String(v), hit); }
-    else if (v !== null && v !== undefined && typeof v !== 'boolean') {
-      const t = toText(v);
-      if (typeof t === 'string') scanKeywords(t, hit); else if (t !== null) for (const s of t) scanKeywords(s, hit);
-    }
-  }
 
   function collectRaw(raw: Record<string, unknown>, ctx: EventContext, hit: (o: number) => void): void {
-    const scanning = keywords.length > 0;
+    const scan = keywords.length > 0 ? (s: string) => scanKeywords(s, hit) : null;
     for (const name in raw) {
       const v = raw[name];
       const field = rawFields.get(name);
-      if (field === undefined) { if (scanning) scanKeywordValue(v, hit); continue; }
-      if (scanning && field.keywords) scanKeywordValue(v, hit);
+      if (field === undefined) { if (scan !== null) forEachKeywordText(v, scan, keywordMin, keywordNumbers); continue; }
+      if (scan !== null && field.keywords) forEachKeywordText(v, scan, keywordMin, keywordNumbers);
       const t = toText(v);
       if (t !== null) for (const index of field.indexes) prefilterText(t, index, hit);
     }
