@@ -82,6 +82,7 @@ function flattenData(node: unknown): void {
 /** The flat event, its shape, and its values in walk order (valid until the next flattening). */
 interface Flattened { readonly flat: Json; readonly shape: Shape; readonly values: readonly unknown[] }
 
+/** Flattens an evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
 function flatten(event: unknown): Flattened | undefined {
   const root = isObject(event) && isObject(event.Event) ? event.Event : event;
   if (!isObject(root) || !isObject(root.System)) return undefined;
@@ -92,11 +93,6 @@ function flatten(event: unknown): Flattened | undefined {
   flattenData(root.UserData);
   const shape = shapes.end();
   return { flat: shape.build(values), shape, values };
-}
-
-/** Flattens an evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
-export function flattenWindowsEvent(event: unknown): Json | undefined {
-  return flatten(event)?.flat;
 }
 
 /**
