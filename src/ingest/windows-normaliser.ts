@@ -3,9 +3,15 @@ import { TABLES, type CanonicalRow, type TableName } from '../schema/index.js';
 import { ShapeTrie, type Json, type Shape } from './flat-shapes.js';
 import { DEVICE_EVENTS_FIELDS, LOGON_TYPES, WINDOWS_EVENT_MAPPINGS, type WindowsEventMapping } from './windows-mapping.js';
 
-/** A Windows event in canonical form: its table, its row, and (as `row._Raw`) every original field, flattened. */
+/** A Windows event in canonical form: its table, every original field flattened, and its canonical row. */
 export interface NormalisedEvent {
   readonly table: TableName;
+  /** The flattened source event, by Sigma's field names (also the row's `_Raw`). */
+  readonly raw: Json;
+  /**
+   * The canonical row, made on first use: detection reads `raw` and needs the row only for a match
+   * (or a rule on a canonical column the source lacks), so an offline scan makes few.
+   */
   readonly row: CanonicalRow;
 }
 
@@ -197,8 +203,8 @@ function put(row: CanonicalRow, value: unknown, write: Writer): void {
   write(row, value);
 }
 
-/** A source field's effect on the row: one writer, or a path's writer and its base name's writer. */
-type FieldPlan = { readonly write: Writer; readonly fileName?: undefined } | { readonly write: Writer; readonly fileName: Writer };
+/** A source field's effect on the row: one writer, or a path's writer and its base name's writer; and the columns they may write. */
+type FieldPlan = ({ readonly write: Writer; readonly fileName?: undefined } | { readonly write: Writer; readonly fileName: Writer }) & { readonly columns: readonly string[] };
 const plans = new WeakMap<WindowsEventMapping['fields'], Map<TableName, ReadonlyMap<string, FieldPlan>>>();
 
 function planFor(table: TableName, fields: WindowsEventMapping['fields']): ReadonlyMap<string, FieldPlan> {
@@ -207,10 +213,12 @@ function planFor(table: TableName, fields: WindowsEventMapping['fields']): Reado
   let plan = byTable.get(table);
   if (plan === undefined) {
     const m = new Map<string, FieldPlan>();
+    // An AccountName writer also writes the domain (see writerFor).
+    const written = (...columns: string[]) => columns.flatMap((c) => (c.endsWith('AccountName') ? [c, c.replace(/AccountName$/, 'AccountDomain')] : [c]));
     for (const [field, target] of Object.entries(fields)) {
       m.set(field, typeof target === 'string'
-        ? { write: writerFor(table, target) }
-        : { write: writerFor(table, target.path), fileName: writerFor(table, target.fileName) });
+        ? { write: writerFor(table, target), columns: written(target) }
+        : { write: writerFor(table, target.path), fileName: writerFor(table, target.fileName), columns: written(target.path, target.fileName) });
     }
     plan = m;
     byTable.set(table, plan);
@@ -250,9 +258,14 @@ const HASHES: FieldAction = { kind: 'hashes' };
 const SYSTEM: FieldAction = { kind: 'system' };
 const ADDITIONAL: FieldAction = { kind: 'additional' };
 
+/** Columns every row has, whatever its fields (see canonicalRow). */
+const ROW_COLUMNS = ['Timestamp', 'DeviceId', 'DeviceName', 'ReportId', 'ActionType', 'AdditionalFields', '_Raw'];
+
 interface ShapePlan {
   /** Per unique field of the shape. */
   readonly actions: readonly FieldAction[];
+  /** Every column a row of this shape can have. */
+  readonly columns: ReadonlySet<string>;
   /** Builds AdditionalFields from the event's values; null when the shape has no such field. */
   readonly additional: ((values: readonly unknown[]) => Json) | null;
 }
@@ -261,8 +274,11 @@ function shapePlan(shape: Shape, plan: ReadonlyMap<string, FieldPlan>): ShapePla
   let byPlan = shape.derived.get(plan) as ShapePlan | undefined;
   if (byPlan !== undefined) return byPlan;
   const extra: number[] = [];
+  const columns = new Set(ROW_COLUMNS);
   const actions = shape.unique.map((field, i): FieldAction => {
     const target = plan.get(field);
+    for (const c of target?.columns ?? []) columns.add(c);
+    if (field === 'Hashes') for (const c of Object.values(HASH_COLUMNS)) columns.add(c);
     if (target?.fileName !== undefined) return { kind: 'path', write: target.write, fileName: target.fileName };
     if (target !== undefined) return { kind: field === 'LogonType' ? 'logonType' : 'column', write: target.write };
     if (field === 'Hashes') return HASHES;
@@ -270,7 +286,8 @@ function shapePlan(shape: Shape, plan: ReadonlyMap<string, FieldPlan>): ShapePla
     extra.push(i);
     return ADDITIONAL;
   });
-  byPlan = { actions, additional: extra.length > 0 ? shape.subset(extra) : null };
+  if (columns.has('RegistryKey')) columns.add('RegistryValueName');
+  byPlan = { actions, columns, additional: extra.length > 0 ? shape.subset(extra) : null };
   shape.derived.set(plan, byPlan);
   return byPlan;
 }
@@ -304,22 +321,53 @@ function isoTimestamp(time: unknown): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
 }
 
+class WindowsEvent implements NormalisedEvent {
+  private made: CanonicalRow | undefined = undefined;
+
+  constructor(
+    readonly table: TableName,
+    readonly raw: Json,
+    private readonly shape: Shape,
+    private readonly plan: ShapePlan,
+    /** The values in walk order (a copy: the flattener reuses its array). */
+    private readonly values: readonly unknown[],
+    private readonly mapping: WindowsEventMapping | undefined,
+  ) {}
+
+  /** The columns the row can have, known without making it (DetectionInput.columns). */
+  get columns(): ReadonlySet<string> {
+    return this.plan.columns;
+  }
+
+  get row(): CanonicalRow {
+    return (this.made ??= canonicalRow(this.table, this.raw, this.shape, this.plan, this.values, this.mapping));
+  }
+}
+
+/** The event's table, from its provider and EventID (DeviceEvents when no mapping names it). */
+function mappingOf(flat: Json): WindowsEventMapping | undefined {
+  return WINDOWS_EVENT_MAPPINGS.get(`${String(flat.Provider_Name ?? '')}/${Number(flat.EventID)}`);
+}
+
 /**
  * Normalises one evtx_dump JSON event: Sysmon 1/3/7/11/12/13/14/23/26 and Security 4624/4625 to their
  * Device* tables, anything else to DeviceEvents. Source fields without a canonical column go to
- * AdditionalFields; the whole flattened event is kept as `_Raw` so detection still sees every field.
- * Returns undefined when the input is not a Windows event.
+ * AdditionalFields; the whole flattened event is kept as `raw` (and `row._Raw`) so detection still
+ * sees every field. Returns undefined when the input is not a Windows event.
  */
 export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefined {
   const flattened = flatten(event);
   if (!flattened) return undefined;
-  const { flat, shape, values: fieldValues } = flattened;
+  const { flat, shape, values } = flattened;
+  const mapping = mappingOf(flat);
+  const table = mapping?.table ?? 'DeviceEvents';
+  const plan = shapePlan(shape, planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS));
+  return new WindowsEvent(table, flat, shape, plan, values.slice(), mapping);
+}
+
+function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePlan, fieldValues: readonly unknown[], mapping: WindowsEventMapping | undefined): CanonicalRow {
   const provider = String(flat.Provider_Name ?? '');
   const eventId = Number(flat.EventID);
-  const mapping: WindowsEventMapping | undefined = WINDOWS_EVENT_MAPPINGS.get(`${provider}/${eventId}`);
-  const table: TableName = mapping?.table ?? 'DeviceEvents';
-  const plan = planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS);
-
   const computer = String(flat.Computer ?? 'unknown').toLowerCase();
   const time = flat.TimeCreated_SystemTime ?? (flat.UtcTime ? `${String(flat.UtcTime).replace(' ', 'T')}Z` : undefined);
   const row: CanonicalRow = {
@@ -338,7 +386,7 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
       : mapping.actionType.values[String(flat[mapping.actionType.field])] ?? String(flat[mapping.actionType.field] ?? 'Unknown');
   }
 
-  const { actions, additional: buildAdditional } = shapePlan(shape, plan);
+  const { actions, additional: buildAdditional } = plan;
   let additional = buildAdditional?.(fieldValues);
   for (let i = 0; i < actions.length; i++) {
     const action = actions[i]!;
@@ -366,5 +414,5 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
   }
   if (additional !== undefined) row.AdditionalFields = additional;
   row._Raw = flat;
-  return { table, row };
+  return row;
 }

@@ -8,6 +8,7 @@
 // group's first event and is decided when a later event (or `flush`) passes its end — a documented
 // approximation of a sliding window. A group that fires starts afresh.
 import type { CorrelationOperator, SigmaCorrelationDocument } from './sigma-rule.js';
+import { sourceEvent } from './event-context.js';
 import type { DetectionInput, Match, RuleInfo } from './sigma-engine.js';
 
 /** Field values of whatever matched: a rule's event, or a fired correlation's group. */
@@ -48,7 +49,7 @@ export function eventTime(input: DetectionInput): number {
   const ts = input.row.Timestamp;
   if (typeof ts === 'number') return ts;
   if (typeof ts === 'string') { const t = Date.parse(ts); if (!Number.isNaN(t)) return t; }
-  const raw = input.row._Raw as Record<string, unknown> | undefined;
+  const raw = sourceEvent(input) ?? undefined;
   const st = raw?.TimeCreated_SystemTime ?? raw?.SystemTime ?? raw?.UtcTime;
   if (typeof st === 'string') {
     const t = Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(st) ? st : `${st.replace(' ', 'T')}Z`);

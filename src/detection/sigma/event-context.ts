@@ -1,7 +1,7 @@
 // Per-event field access for compiled rules: resolves a Sigma field name against the raw source
 // event (`_Raw`) first and the canonical row second, and lower-cases each field at most once.
-import type { CanonicalRow } from '../../schema/index.js';
 import type { FieldAccess } from './rule-compiler.js';
+import type { DetectionInput } from './sigma-engine.js';
 
 /** A field value as Sigma compares it: text, or a list of texts for an array; null when absent. */
 export function toText(v: unknown): string | readonly string[] | null {
@@ -28,6 +28,13 @@ export function forEachKeywordText(v: unknown, f: (s: string) => void, minLength
   }
 }
 
+/** The flattened source event of an input, if it has one. */
+export function sourceEvent(input: DetectionInput): Record<string, unknown> | null {
+  if (input.raw !== undefined) return input.raw as Record<string, unknown>;
+  const raw = input.row._Raw;
+  return raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+}
+
 function lowerText(t: string | readonly string[] | null): string | readonly string[] | null {
   if (t === null) return null;
   if (typeof t === 'string') return t.toLowerCase();
@@ -36,7 +43,7 @@ function lowerText(t: string | readonly string[] | null): string | readonly stri
 
 export class EventContext implements FieldAccess {
   raw: Record<string, unknown> | null = null;
-  row: CanonicalRow = {};
+  private input: DetectionInput = { table: '', row: {} };
   /** Sigma field → canonical column for the row's table. */
   columns: Readonly<Record<string, string>> | null = null;
   /** Per-rule source renames (e.g. Image → NewProcessName on Security 4688), by field id. */
@@ -52,8 +59,8 @@ export class EventContext implements FieldAccess {
   constructor(private readonly names: readonly string[]) {}
 
   /** Point the context at a new event; all caches are invalidated in O(1). */
-  reset(row: CanonicalRow, raw: Record<string, unknown> | null, columns: Readonly<Record<string, string>> | null): void {
-    this.row = row;
+  reset(input: DetectionInput, raw: Record<string, unknown> | null, columns: Readonly<Record<string, string>> | null): void {
+    this.input = input;
     this.raw = raw;
     this.columns = columns;
     this.aliases = null;
@@ -80,13 +87,16 @@ export class EventContext implements FieldAccess {
       const v = raw[name];
       if (v !== undefined) return v;
       const col = this.columns?.[name];
-      return col === undefined ? undefined : this.row[col];
+      // The row is asked only for a column it can have: it may be made on demand.
+      if (col === undefined || this.input.columns?.has(col) === false) return undefined;
+      return this.input.row[col];
     }
+    const row = this.input.row;
     const col = this.columns?.[name];
-    if (col !== undefined) { const v = this.row[col]; if (v !== undefined) return v; }
-    const v = this.row[name];
+    if (col !== undefined) { const v = row[col]; if (v !== undefined) return v; }
+    const v = row[name];
     if (v !== undefined) return v;
-    const extra = this.row.AdditionalFields;
+    const extra = row.AdditionalFields;
     if (extra !== null && typeof extra === 'object' && !Array.isArray(extra)) return (extra as Record<string, unknown>)[name];
     return undefined;
   }
@@ -119,7 +129,7 @@ export class EventContext implements FieldAccess {
    * Numbers are passed as text only when `numbers` is set and their text can be `minLength` long.
    */
   forEachValue(f: (s: string) => void, minLength = 1, numbers = true): void {
-    const src = this.raw ?? this.row;
+    const src = this.raw ?? this.input.row;
     if (this.kwCased !== null) { for (const s of this.kwCased) if (s.length >= minLength) f(s); return; }
     for (const k in src) forEachKeywordText(src[k], f, minLength, numbers);
   }
@@ -127,7 +137,7 @@ export class EventContext implements FieldAccess {
   keywordTextsCased(): readonly string[] {
     if (this.kwCased === null) {
       const out: string[] = [];
-      const src = this.raw ?? this.row;
+      const src = this.raw ?? this.input.row;
       for (const v of Object.values(src)) {
         const t = toText(v);
         if (t === null) continue;

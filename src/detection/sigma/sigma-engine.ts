@@ -8,7 +8,7 @@
 import type { CanonicalRow } from '../../schema/index.js';
 import { RuleCompileError, type RuleProblem } from '../errors.js';
 import { createCorrelator, type Correlator, type MatchSource } from './correlation.js';
-import { EventContext } from './event-context.js';
+import { EventContext, sourceEvent } from './event-context.js';
 import { FIELD_MAPPINGS } from './field-mapping.js';
 import {
   CANONICAL_CATEGORY_TABLES, DEFAULT_CANONICAL_PRODUCTS, WINDOWS_CATEGORY_SOURCES, WINDOWS_SERVICE_CHANNELS,
@@ -22,10 +22,15 @@ import {
   type SigmaLogsource, type SigmaRuleDocument,
 } from './sigma-rule.js';
 
-/** What the engine evaluates: a canonical row of a table; `row._Raw` is the flattened source event. */
+/** What the engine evaluates: a canonical row of a table, and the flattened source event when there is one. */
 export interface DetectionInput {
   readonly table: string;
+  /** Read only when a rule needs a canonical column the source event lacks (it may be made on demand). */
   readonly row: CanonicalRow;
+  /** The flattened source event (e.g. a Windows event's fields by Sigma name); else `row._Raw`, if any. */
+  readonly raw?: Readonly<Record<string, unknown>>;
+  /** The columns `row` can have, when known without making it: a column outside it is absent. */
+  readonly columns?: ReadonlySet<string>;
 }
 
 /** A loaded rule or correlation, with its provenance. */
@@ -380,9 +385,7 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   }
 
   function evaluate(input: DetectionInput): Match[] {
-    const row = input.row;
-    const rawValue = row._Raw;
-    const raw = rawValue !== null && typeof rawValue === 'object' && !Array.isArray(rawValue) ? (rawValue as Record<string, unknown>) : null;
+    const raw = sourceEvent(input);
     let bucket: Bucket | undefined;
     const channel = raw !== null ? raw.Channel : undefined;
     if (typeof channel === 'string') {
@@ -393,13 +396,14 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
       bucket = byId.get(eidValue);
       if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), eidValue, `${channel}/${String(eidValue)}`); byId.set(eidValue, bucket); }
     } else {
-      const at = typeof row.ActionType === 'string' ? row.ActionType.toLowerCase() : '';
+      const actionType = input.row.ActionType;
+      const at = typeof actionType === 'string' ? actionType.toLowerCase() : '';
       const key = `${input.table}\u0001${at}`;
       bucket = buckets.get(key);
       if (bucket === undefined) { bucket = canonicalBucket(input.table, at); buckets.set(key, bucket); }
     }
     if (bucket.entries.length === 0) return [];
-    ctx.reset(row, raw, FIELD_MAPPINGS[input.table as keyof typeof FIELD_MAPPINGS] ?? null);
+    ctx.reset(input, raw, FIELD_MAPPINGS[input.table as keyof typeof FIELD_MAPPINGS] ?? null);
     bucket.gen = bucket.gen === 0xffffffff ? 1 : bucket.gen + 1;
     if (bucket.gen === 1) bucket.stamp.fill(0);
     const cand = bucket.candidates;
