@@ -4,5 +4,5 @@ export type { IngestService, IngestResult, IngestOptions, IngestCounters } from 
 export { validateRows } from './row-validator.js';
 export type { RowRejection } from './row-validator.js';
 export { parseJsonDocuments } from './json-documents.js';
-export { normaliseWindowsEvent, deviceIdFor } from './windows-normaliser.js';
+export { normaliseWindowsEvent, normaliseWindowsEventText, deviceIdFor } from './windows-normaliser.js';
 export type { NormalisedEvent } from './windows-normaliser.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TABLES, type CanonicalRow, type TableName } from '../schema/index.js';
-import { ShapeTrie, type Json, type Shape } from './flat-shapes.js';
+import type { Json, Shape } from './flat-shapes.js';
+import { flattenWindowsEvent, flattenWindowsEventText, type Flattened } from './windows-flatten.js';
 import { DEVICE_EVENTS_FIELDS, LOGON_TYPES, WINDOWS_EVENT_MAPPINGS, type WindowsEventMapping } from './windows-mapping.js';
 
 /** A Windows event in canonical form: its table, every original field flattened, and its canonical row. */
@@ -13,92 +14,6 @@ export interface NormalisedEvent {
    * (or a rule on a canonical column the source lacks), so an offline scan makes few.
    */
   readonly row: CanonicalRow;
-}
-
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** evtx_dump puts a value with attributes as { '#text': v, '#attributes': {…} }. */
-function scalar(value: unknown): unknown {
-  return isObject(value) && '#text' in value ? value['#text'] : value;
-}
-
-// Field names are the same few hundred strings in every event: joined and cleaned names are cached,
-// so flattening builds no new strings per event, and the shape trie sees the same name objects. The
-// trie also remembers the names made on each path (ShapeTrie.name), so these maps are rarely asked.
-const joinedNames = new Map<string, Map<string, string>>();
-function joined(prefix: string, key: string): string {
-  let byKey = joinedNames.get(prefix);
-  if (byKey === undefined) { byKey = new Map(); joinedNames.set(prefix, byKey); }
-  let name = byKey.get(key);
-  if (name === undefined) { name = prefix ? `${prefix}_${key}` : key; if (byKey.size < 10_000) byKey.set(key, name); }
-  return name;
-}
-const cleanNames = new Map<string, string>();
-function clean(key: string): string {
-  let name = cleanNames.get(key);
-  if (name === undefined) { name = key.replace(/\s+/g, ''); if (cleanNames.size < 10_000) cleanNames.set(key, name); }
-  return name;
-}
-
-/** The prefix of data field names (no real prefix can be this: it is not a joined System name). */
-const DATA = '\u0000';
-const cleaned = (_: string, key: string) => clean(key);
-
-/** The flat fields of the event being flattened: names go to the shape trie, values here, in walk order. */
-const shapes = new ShapeTrie();
-const values: unknown[] = [];
-function emit(name: string, value: unknown): void {
-  shapes.add(name);
-  // evtx_dump may give the EventID as text; Sigma rules and the mappings compare it as a number.
-  values.push(name === 'EventID' && value !== undefined && typeof value !== 'number' && /^\d+$/.test(String(value)) ? Number(value) : value);
-}
-
-/** System fields joined with '_' (Provider_Name, Execution_ProcessID), as Sigma's Windows taxonomy names them. */
-function flattenSystem(node: unknown, prefix: string): void {
-  if (!isObject(node)) {
-    if (prefix) emit(prefix, node);
-    return;
-  }
-  if ('#text' in node) emit(prefix, node['#text']);
-  for (const key in node) {
-    if (key === '#text') continue;
-    flattenSystem(node[key], key === '#attributes' ? prefix : shapes.name(prefix, key, joined));
-  }
-}
-
-/** EventData/UserData leaves by their own names; `<Data Name="X">` becomes X; spaces are removed. */
-function flattenData(node: unknown): void {
-  if (!isObject(node)) return;
-  for (const key in node) {
-    if (key === '#attributes') continue;
-    const value = node[key];
-    if (key === 'Data' && Array.isArray(value)) {
-      for (const item of value) {
-        if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
-          emit(shapes.name(DATA, item['#attributes'].Name, cleaned), item['#text'] ?? null);
-        }
-      }
-      continue;
-    }
-    if (isObject(value) && !('#text' in value)) flattenData(value);
-    else emit(shapes.name(DATA, key, cleaned), scalar(value));
-  }
-}
-
-/** The flat event, its shape, and its values in walk order (valid until the next flattening). */
-interface Flattened { readonly flat: Json; readonly shape: Shape; readonly values: readonly unknown[] }
-
-/** Flattens an evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
-function flatten(event: unknown): Flattened | undefined {
-  const root = isObject(event) && isObject(event.Event) ? event.Event : event;
-  if (!isObject(root) || !isObject(root.System)) return undefined;
-  shapes.begin();
-  values.length = 0;
-  flattenSystem(root.System, '');
-  flattenData(root.EventData);
-  flattenData(root.UserData);
-  const shape = shapes.end();
-  return { flat: shape.build(values), shape, values };
 }
 
 /**
@@ -356,9 +271,20 @@ function mappingOf(flat: Json): WindowsEventMapping | undefined {
  * sees every field. Returns undefined when the input is not a Windows event.
  */
 export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefined {
-  const flattened = flatten(event);
-  if (!flattened) return undefined;
-  const { flat, shape, values } = flattened;
+  const flattened = flattenWindowsEvent(event);
+  return flattened && normalised(flattened);
+}
+
+/**
+ * normaliseWindowsEvent(JSON.parse(line)), reading the common evtx_dump shape straight from the text
+ * (windows-flatten.ts). Throws JSON.parse's SyntaxError when the line is not JSON.
+ */
+export function normaliseWindowsEventText(line: string): NormalisedEvent | undefined {
+  const flattened = flattenWindowsEventText(line) ?? flattenWindowsEvent(JSON.parse(line));
+  return flattened && normalised(flattened);
+}
+
+function normalised({ flat, shape, values }: Flattened): NormalisedEvent {
   const mapping = mappingOf(flat);
   const table = mapping?.table ?? 'DeviceEvents';
   const plan = shapePlan(shape, planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS));

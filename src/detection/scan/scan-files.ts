@@ -4,8 +4,8 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DetectionEngine, Match } from '../sigma/sigma-engine.js';
-import { parseJsonDocuments } from '../../ingest/index.js';
+import type { DetectionEngine, DetectionInput, Match } from '../sigma/sigma-engine.js';
+import { normaliseWindowsEventText, parseJsonDocuments } from '../../ingest/index.js';
 import { classifyRecord, toInput, type LogFormat } from './log-formats.js';
 
 export interface ScanProgress {
@@ -99,13 +99,16 @@ export async function scanFiles(engine: DetectionEngine, paths: readonly string[
     const progress = (bytesDone: number) => options.onProgress?.({
       file, fileIndex: fi, files: files.length, bytesDone, bytesTotal: size, events, matches,
     });
-    const feed = (v: unknown, format: LogFormat, where: { line?: number; index?: number }) => {
-      const input = format === 'unknown' ? undefined : toInput(v, format);
-      if (!input) { unreadable++; if (errors.length < MAX_ERRORS) errors.push({ ...where, reason: 'not a record of a known format' }); return; }
+    const evaluate = (input: DetectionInput) => {
       fileEvents++; events++;
       const ms = engine.evaluate(input);
       fileMatches += ms.length;
       record(ms, file);
+    };
+    const feed = (v: unknown, format: LogFormat, where: { line?: number; index?: number }) => {
+      const input = format === 'unknown' ? undefined : toInput(v, format);
+      if (!input) { unreadable++; if (errors.length < MAX_ERRORS) errors.push({ ...where, reason: 'not a record of a known format' }); return; }
+      evaluate(input);
     };
 
     // Sniff: JSON Lines when the first non-empty line is a JSON value of its own.
@@ -124,8 +127,18 @@ export async function scanFiles(engine: DetectionEngine, paths: readonly string[
         bytes += line.length + 1;
         if (line.trim() === '') continue;
         let v: unknown;
-        try { v = JSON.parse(line); } catch {
+        let windows: DetectionInput | undefined;
+        try {
+          // evtx_dump lines are read straight from their text (no parsed object is built for them).
+          windows = lineFormat === 'evtx-json' ? normaliseWindowsEventText(line) : undefined;
+          if (windows === undefined) v = JSON.parse(line);
+        } catch {
           unreadable++; if (errors.length < MAX_ERRORS) errors.push({ line: lineNo, reason: 'line is not valid JSON' });
+          continue;
+        }
+        if (windows !== undefined) {
+          evaluate(windows);
+          if (lineNo % 5000 === 0) progress(bytes);
           continue;
         }
         // Formats can mix within a file (e.g. canonical rows of several tables); classify cheaply per line.

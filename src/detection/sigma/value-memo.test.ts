@@ -20,3 +20,19 @@ test('a memo answers what was set, skips very long values, and all memos start o
   assert.equal(b.get('efgh'), undefined);
   assert.equal(budget.chars, 4);
 });
+
+test('a memo whose values never repeat stops looking for a while, then tries again; one that answers keeps answering', () => {
+  const budget = createMemoBudget();
+  const random = createValueMemo<number>(budget);
+  for (let i = 0; i < 1024; i++) { assert.equal(random.get(`guid-${i}`), undefined); random.set(`guid-${i}`, i); }
+  // The trial found no repeats: the memo neither looks nor remembers now.
+  random.set('again', 1);
+  assert.equal(random.get('again'), undefined);
+  for (let i = 0; i < 64 * 1024; i++) random.get(`other-${i}`);
+  random.set('again', 2);
+  assert.equal(random.get('again'), 2, 'after the pause it remembers again');
+
+  const repeating = createValueMemo<number>(budget);
+  repeating.set('C:\\Windows\\System32\\svchost.exe', 7);
+  for (let i = 0; i < 5000; i++) assert.equal(repeating.get('C:\\Windows\\System32\\svchost.exe'), 7);
+});

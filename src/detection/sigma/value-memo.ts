@@ -1,6 +1,7 @@
 // Answers remembered per field value. Endpoint telemetry repeats the same images, paths and command
 // lines all day, and the owners a prefilter entry finds in a value never change, so a repeated value
-// costs one hash lookup instead of a scan.
+// costs one hash lookup instead of a scan. A field whose values do not repeat (random hashes, GUIDs)
+// would only pay for the hashing: a memo that seldom answers stops looking for a while.
 
 /** One budget for all of an engine's memos: when they have taken in `maxChars` characters, all start over. */
 export interface MemoBudget {
@@ -19,26 +20,49 @@ export interface ValueMemo<T> {
 const MAX_VALUE_LENGTH = 1024;
 /** Entries one memo keeps before it starts over. */
 const MAX_ENTRIES = 4096;
+/** A memo judges itself every this many lookups… */
+const TRIAL = 1024;
+/** …and when fewer than this many answered, stops looking for the next OFF lookups, then tries again. */
+const MIN_HITS = 64;
+const OFF = 64 * 1024;
 
 export function createMemoBudget(maxChars = 16 * 1024 * 1024): MemoBudget {
   return { generation: 0, chars: 0, maxChars };
 }
 
+/**
+ * A copy of the text that keeps nothing else alive: V8 may represent a slice as a view of the whole
+ * string it came from (e.g. a log line), and a remembered view would keep that line.
+ */
+const ownCopy = (s: string): string => (s.length < 13 ? s : `${s} `.slice(0, -1));
+
 export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
   const answers = new Map<string, T>();
   let generation = budget.generation;
+  /** Lookups left in this trial (counting down), or in the pause when `off`. */
+  let left = TRIAL;
+  let hits = 0;
+  let off = false;
   return {
     get(value) {
+      if (--left === 0) {
+        off = !off && hits < MIN_HITS;
+        left = off ? OFF : TRIAL;
+        hits = 0;
+      }
+      if (off) return undefined;
       if (generation !== budget.generation) { answers.clear(); generation = budget.generation; }
-      return answers.get(value);
+      const answer = answers.get(value);
+      if (answer !== undefined) hits++;
+      return answer;
     },
     set(value, answer) {
-      if (value.length > MAX_VALUE_LENGTH) return;
+      if (off || value.length > MAX_VALUE_LENGTH) return;
       if (answers.size >= MAX_ENTRIES) answers.clear();
       budget.chars += value.length;
       if (budget.chars > budget.maxChars) { budget.generation++; budget.chars = value.length; }
       if (generation !== budget.generation) { answers.clear(); generation = budget.generation; }
-      answers.set(value, answer);
+      answers.set(ownCopy(value), answer);
     },
   };
 }

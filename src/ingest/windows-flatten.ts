@@ -1,0 +1,453 @@
+// Flattening evtx_dump events into one level, as Sigma's Windows taxonomy names fields: System
+// fields joined with '_' (Provider_Name, Execution_ProcessID), EventData/UserData fields by their own
+// names. Two readers give the same result: one walks a parsed event; one reads the JSON text of the
+// common shape directly (no nested objects are built), and hands anything else to the first.
+import { holdsAt, ShapeTrie, type Json, type Shape } from './flat-shapes.js';
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** evtx_dump puts a value with attributes as { '#text': v, '#attributes': {…} }. */
+function scalar(value: unknown): unknown {
+  return isObject(value) && '#text' in value ? value['#text'] : value;
+}
+
+// Field names are the same few hundred strings in every event: joined and cleaned names are cached,
+// so flattening builds no new strings per event, and the shape trie sees the same name objects. The
+// trie also remembers the names made on each path (ShapeTrie.name), so these maps are rarely asked.
+const joinedNames = new Map<string, Map<string, string>>();
+function joined(prefix: string, key: string): string {
+  let byKey = joinedNames.get(prefix);
+  if (byKey === undefined) { byKey = new Map(); joinedNames.set(prefix, byKey); }
+  let name = byKey.get(key);
+  if (name === undefined) { name = prefix ? `${prefix}_${key}` : key; if (byKey.size < 10_000) byKey.set(key, name); }
+  return name;
+}
+const cleanNames = new Map<string, string>();
+function clean(key: string): string {
+  let name = cleanNames.get(key);
+  if (name === undefined) { name = key.replace(/\s+/g, ''); if (cleanNames.size < 10_000) cleanNames.set(key, name); }
+  return name;
+}
+
+/** The prefix of data field names (no real prefix can be this: it is not a joined System name). */
+const DATA = '\u0000';
+const cleaned = (_: string, key: string) => clean(key);
+
+/** The flat fields of the event being flattened: names go to the shape trie, values here, in walk order. */
+const shapes = new ShapeTrie();
+const values: unknown[] = [];
+function emit(name: string, value: unknown): void {
+  shapes.add(name);
+  values.push(name === 'EventID' ? eventIdValue(value) : value);
+}
+
+/** evtx_dump may give the EventID as text; Sigma rules and the mappings compare it as a number. */
+function eventIdValue(value: unknown): unknown {
+  return value !== undefined && typeof value !== 'number' && /^\d+$/.test(String(value)) ? Number(value) : value;
+}
+
+/** System fields joined with '_' (Provider_Name, Execution_ProcessID), as Sigma's Windows taxonomy names them. */
+function flattenSystem(node: unknown, prefix: string): void {
+  if (!isObject(node)) {
+    if (prefix) emit(prefix, node);
+    return;
+  }
+  if ('#text' in node) emit(prefix, node['#text']);
+  for (const key in node) {
+    if (key === '#text') continue;
+    flattenSystem(node[key], key === '#attributes' ? prefix : shapes.name(prefix, key, joined));
+  }
+}
+
+/** EventData/UserData leaves by their own names; `<Data Name="X">` becomes X; spaces are removed. */
+function flattenData(node: unknown): void {
+  if (!isObject(node)) return;
+  for (const key in node) {
+    if (key === '#attributes') continue;
+    const value = node[key];
+    if (key === 'Data' && Array.isArray(value)) {
+      for (const item of value) {
+        if (isObject(item) && isObject(item['#attributes']) && typeof item['#attributes'].Name === 'string') {
+          emit(shapes.name(DATA, item['#attributes'].Name, cleaned), item['#text'] ?? null);
+        }
+      }
+      continue;
+    }
+    if (isObject(value) && !('#text' in value)) flattenData(value);
+    else emit(shapes.name(DATA, key, cleaned), scalar(value));
+  }
+}
+
+/** The flat event, its shape, and its values in walk order (valid until the next flattening). */
+export interface Flattened { readonly flat: Json; readonly shape: Shape; readonly values: readonly unknown[] }
+
+/** Flattens a parsed evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
+export function flattenWindowsEvent(event: unknown): Flattened | undefined {
+  const root = isObject(event) && isObject(event.Event) ? event.Event : event;
+  if (!isObject(root) || !isObject(root.System)) return undefined;
+  shapes.begin();
+  values.length = 0;
+  flattenSystem(root.System, '');
+  flattenData(root.EventData);
+  flattenData(root.UserData);
+  const shape = shapes.end();
+  return { flat: shape.build(values), shape, values };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The JSON text reader. evtx_dump writes `{"Event":{"#attributes":…,"System":{…},"EventData":{…}}}`;
+// JSON.parse would build a dozen nested objects only for the walk above to take them apart. This
+// reader walks the text once and emits the same fields in the same order. It reads only that shape,
+// and returns null at anything that could make its result differ from JSON.parse and the walk: an
+// array, a `#text` value, a nested EventData object, a repeated object key, an index-like key (which
+// an object enumerates first), an escape in a key, or text that is not JSON. The caller then parses
+// the line and walks it. One leniency: a raw control character inside a string is read as itself,
+// where JSON.parse refuses the line (finding one would cost a pass over every character).
+
+let text = '';
+let at = 0;
+/** Position of the next backslash at or after `at` (text.length when none): found once per stretch, not per string. */
+let backslash = 0;
+/** System objects opened in this event, by name, and the names whose `#attributes` were opened: a repeat is not read here. */
+const opened: string[] = [];
+const openedAttributes: string[] = [];
+/** Marks a value the reader cannot give exactly. */
+const OUTSIDE = Symbol('outside');
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+function skipSpace(): void {
+  while (isSpace(text.charCodeAt(at))) at++;
+}
+
+function nextBackslash(from: number): number {
+  if (backslash < from) { const b = text.indexOf('\\', from); backslash = b < 0 ? text.length : b; }
+  return backslash;
+}
+
+/** The end of the key at `at` (its closing quote), or -1 when it has an escape or no end. */
+function keyEnd(): number {
+  const end = text.indexOf('"', at + 1);
+  return end < 0 || nextBackslash(at + 1) < end ? -1 : end;
+}
+
+const ESCAPES: Readonly<Record<number, string>> = { 0x22: '"', 0x5c: '\\', 0x2f: '/', 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t' };
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+
+/** The string at `at` (on its opening quote), unescaped; `at` moves past it. */
+function stringValue(): string | typeof OUTSIDE {
+  const start = at + 1;
+  let quote = text.indexOf('"', start);
+  if (quote < 0) return OUTSIDE;
+  let bs = nextBackslash(start);
+  if (bs > quote) { at = quote + 1; return text.slice(start, quote); }
+  let out = '';
+  let from = start;
+  while (bs < quote) {
+    out += text.slice(from, bs);
+    const e = text.charCodeAt(bs + 1);
+    if (e === 0x75) {
+      const hex = text.slice(bs + 2, bs + 6);
+      if (!HEX4.test(hex)) return OUTSIDE;
+      out += String.fromCharCode(parseInt(hex, 16));
+      from = bs + 6;
+    } else {
+      const ch = ESCAPES[e];
+      if (ch === undefined) return OUTSIDE;
+      out += ch;
+      from = bs + 2;
+    }
+    if (quote < from) { quote = text.indexOf('"', from); if (quote < 0) return OUTSIDE; }
+    bs = nextBackslash(from);
+  }
+  at = quote + 1;
+  return out + text.slice(from, quote);
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+function digits(): boolean {
+  const from = at;
+  while (isDigit(text.charCodeAt(at))) at++;
+  return at > from;
+}
+
+/** A JSON number (its grammar exactly: no leading zeros, no bare '.', no '+'). */
+function numberValue(): number | typeof OUTSIDE {
+  const start = at;
+  if (text.charCodeAt(at) === 0x2d) at++;
+  if (text.charCodeAt(at) === 0x30) at++;
+  else if (!digits()) return OUTSIDE;
+  if (text.charCodeAt(at) === 0x2e) { at++; if (!digits()) return OUTSIDE; }
+  const e = text.charCodeAt(at);
+  if (e === 0x65 || e === 0x45) {
+    at++;
+    const sign = text.charCodeAt(at);
+    if (sign === 0x2b || sign === 0x2d) at++;
+    if (!digits()) return OUTSIDE;
+  }
+  return Number(text.slice(start, at));
+}
+
+function word(w: string, value: boolean | null): boolean | null | typeof OUTSIDE {
+  if (!holdsAt(text, at, w)) return OUTSIDE;
+  at += w.length;
+  return value;
+}
+
+/** A string, number, true, false or null at `at`; OUTSIDE for an object, an array or bad text. */
+function scalarValue(): unknown {
+  const c = text.charCodeAt(at);
+  if (c === 0x22) return stringValue();
+  if (c === 0x2d || isDigit(c)) return numberValue();
+  if (c === 0x74) return word('true', true);
+  if (c === 0x66) return word('false', false);
+  if (c === 0x6e) return word('null', null);
+  return OUTSIDE;
+}
+
+/** Any JSON value, read and dropped (what the walk ignores, e.g. `#attributes` of EventData). */
+function skipValue(): boolean {
+  const c = text.charCodeAt(at);
+  if (c !== 0x7b && c !== 0x5b) return scalarValue() !== OUTSIDE;
+  const close = c === 0x7b ? 0x7d : 0x5d;
+  at++;
+  skipSpace();
+  if (text.charCodeAt(at) === close) { at++; return true; }
+  for (;;) {
+    if (close === 0x7d) {
+      if (text.charCodeAt(at) !== 0x22 || stringValue() === OUTSIDE) return false;
+      skipSpace();
+      if (text.charCodeAt(at) !== 0x3a) return false;
+      at++;
+      skipSpace();
+    }
+    if (!skipValue()) return false;
+    skipSpace();
+    const d = text.charCodeAt(at++);
+    if (d === close) return true;
+    if (d !== 0x2c) return false;
+    skipSpace();
+  }
+}
+
+const keyIs = (start: number, end: number, key: string) => end - start === key.length && holdsAt(text, start, key);
+
+/** What an object is to the walk: the line itself, the Event, a System object, or EventData/UserData. */
+const enum Level { Root, Event, System, Data }
+
+/** Which of System, EventData, UserData the Event object has read (they must come in that order). */
+let part = 0;
+
+/**
+ * Reads the object at `at` (on its '{') and emits its fields as the walk would for its level; false
+ * when the text is not JSON, or not of the shape read here.
+ */
+function object(level: Level, prefix: string): boolean {
+  at++;
+  let c = text.charCodeAt(at);
+  if (isSpace(c)) { skipSpace(); c = text.charCodeAt(at); }
+  if (c === 0x7d) { at++; return true; }
+  for (;;) {
+    if (c !== 0x22) return false;
+    const start = at + 1;
+    const end = text.indexOf('"', start);
+    // No escapes in keys; an index-like key ("0", "12") comes first in a parsed object, not where written.
+    if (end < 0 || nextBackslash(start) < end || isDigit(text.charCodeAt(start))) return false;
+    at = end + 1;
+    c = text.charCodeAt(at);
+    if (isSpace(c)) { skipSpace(); c = text.charCodeAt(at); }
+    if (c !== 0x3a) return false;
+    at++;
+    c = text.charCodeAt(at);
+    if (isSpace(c)) { skipSpace(); c = text.charCodeAt(at); }
+    if (!member(level, prefix, start, end, c)) return false;
+    c = text.charCodeAt(at);
+    if (isSpace(c)) { skipSpace(); c = text.charCodeAt(at); }
+    at++;
+    if (c === 0x7d) return true;
+    if (c !== 0x2c) return false;
+    c = text.charCodeAt(at);
+    if (isSpace(c)) { skipSpace(); c = text.charCodeAt(at); }
+  }
+}
+
+/** One member of an object of `level`, with `at` on its value (whose first character is `c`). */
+function member(level: Level, prefix: string, start: number, end: number, c: number): boolean {
+  if (level === Level.Data) {
+    // '#attributes' is dropped, whatever it holds; any other nested value is left to the walk.
+    if (keyIs(start, end, '#attributes')) return skipValue();
+    const from = at;
+    const value = scalarValue();
+    if (value === OUTSIDE) return false;
+    emit(shapes.nameIn(text, start, end, DATA, cleaned), value);
+    valueAt.push(from, at);
+    return true;
+  }
+  if (level === Level.System) {
+    if (c === 0x7b) {
+      // A parsed object keeps only the last of a repeated key: an object whose key repeats is left to the walk.
+      if (keyIs(start, end, '#attributes')) {
+        if (openedAttributes.includes(prefix)) return false;
+        openedAttributes.push(prefix);
+        return object(Level.System, prefix);
+      }
+      if (keyIs(start, end, '#text')) return false;
+      const name = shapes.nameIn(text, start, end, prefix, joined);
+      if (opened.includes(name) || shapes.added().includes(name)) return false;
+      opened.push(name);
+      return object(Level.System, name);
+    }
+    // `#text` is the walk's to place: it emits it before the other fields.
+    if (c === 0x5b || keyIs(start, end, '#text')) return false;
+    const name = shapes.nameIn(text, start, end, prefix, joined);
+    if (opened.includes(name)) return false;
+    const from = at;
+    const value = scalarValue();
+    if (value === OUTSIDE) return false;
+    if (name) { emit(name, value); valueAt.push(from, at); }
+    return true;
+  }
+  if (level === Level.Event) {
+    if (keyIs(start, end, 'System')) {
+      if (part !== 0 || c !== 0x7b) return false;
+      part = 1;
+      return object(Level.System, '');
+    }
+    const data = keyIs(start, end, 'EventData') ? 2 : keyIs(start, end, 'UserData') ? 3 : 0;
+    if (data === 0) return !keyIs(start, end, '#text') && skipValue();
+    if (part === 0 || part >= data) return false;
+    part = data;
+    return c === 0x7b ? object(Level.Data, '') : skipValue();
+  }
+  if (!keyIs(start, end, 'Event') || c !== 0x7b || part !== -1) return false;
+  part = 0;
+  return object(Level.Event, '');
+}
+
+// Templates. Lines of one source differ only in their values: `{"Event":{…"EventID":` 1 `,"Version":`
+// 5 `,…` — the text between two values is the same for every event of a shape. A line read field by
+// field above leaves its template: those texts, in a trie. A later line that holds the same texts with
+// a JSON value between each pair was read the same way, so it is read by comparing texts and reading
+// values only; its shape is the template's.
+
+interface Template {
+  /** The text from the previous value's end (or the line's start) to the next value (or the line's end). */
+  readonly literal: string;
+  /** The value after it is the EventID (see eventIdValue). */
+  readonly eventId: boolean;
+  /** What may follow the value, most recently learned last; empty at the line's end. */
+  readonly next: Template[];
+  /** At the line's end: the shape of the values read. */
+  readonly shape: Shape | null;
+  /** `next` by the character where their texts first differ (made when there are several). */
+  fork: Fork | null;
+}
+
+interface Fork { readonly at: number; readonly byChar: ReadonlyMap<number, readonly Template[]>; readonly short: readonly Template[] }
+
+/** The children of a node by the first position where their texts differ: one compare instead of one per child. */
+function forkOf(next: readonly Template[]): Fork {
+  const first = next[0]!.literal;
+  let at = 0;
+  while (next.every((t) => at < t.literal.length && t.literal.charCodeAt(at) === first.charCodeAt(at))) at++;
+  const byChar = new Map<number, Template[]>();
+  const short: Template[] = [];
+  for (const t of next) {
+    if (t.literal.length <= at) { short.push(t); continue; }
+    const c = t.literal.charCodeAt(at);
+    byChar.set(c, [...(byChar.get(c) ?? []), t]);
+  }
+  return { at, byChar, short };
+}
+
+const NO_TEMPLATES: readonly Template[] = [];
+const templates: Template = { literal: '', eventId: false, next: [], shape: null, fork: null };
+let templateCount = 0;
+const MAX_TEMPLATES = 50_000;
+/** Where each emitted value of the line being read starts and ends, in pairs. */
+const valueAt: number[] = [];
+
+/** A copy of a slice that does not keep the whole line alive (V8 may slice without copying). */
+const ownCopy = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
+
+/** The shape of the line by a learned template, its values in `values`; null when none fits. */
+function readByTemplate(): Shape | null {
+  let node = templates;
+  for (;;) {
+    let taken: Template | null = null;
+    let options: readonly Template[] = node.next;
+    if (options.length > 2) {
+      const fork = (node.fork ??= forkOf(options));
+      options = fork.byChar.get(text.charCodeAt(at + fork.at)) ?? NO_TEMPLATES;
+      if (fork.short.length > 0) options = [...options, ...fork.short];
+    }
+    for (const t of options) {
+      if (text.indexOf(t.literal, at) !== at) continue;
+      if (t.shape !== null) {
+        if (at + t.literal.length === text.length) return t.shape;
+        continue;
+      }
+      const from = at;
+      at += t.literal.length;
+      const value = scalarValue();
+      if (value === OUTSIDE) { at = from; backslash = -1; continue; }
+      values.push(t.eventId ? eventIdValue(value) : value);
+      taken = t;
+      break;
+    }
+    if (taken === null) return null;
+    node = taken;
+  }
+}
+
+/** Adds the template of the line just read field by field (valueAt, with the shape's names). */
+function learn(shape: Shape, names: readonly string[]): void {
+  let node = templates;
+  let from = 0;
+  const step = (literal: string, eventId: boolean, end: Shape | null) => {
+    let t = node.next.find((n) => n.literal === literal && (n.shape === null) === (end === null));
+    if (t === undefined) {
+      if (templateCount >= MAX_TEMPLATES) return false;
+      t = { literal: ownCopy(literal), eventId, next: [], shape: end, fork: null };
+      node.next.push(t);
+      node.fork = null;
+      templateCount++;
+    }
+    node = t;
+    return true;
+  };
+  for (let i = 0; i < valueAt.length; i += 2) {
+    if (!step(text.slice(from, valueAt[i]), names[i >> 1] === 'EventID', null)) return;
+    from = valueAt[i + 1]!;
+  }
+  step(text.slice(from), false, shape);
+}
+
+/**
+ * Flattens one evtx_dump event from its JSON text, as flattenWindowsEvent(JSON.parse(line)) would;
+ * null when the text is not of the shape this reader takes (parse it and use flattenWindowsEvent).
+ */
+export function flattenWindowsEventText(line: string): Flattened | null {
+  text = line;
+  at = 0;
+  backslash = -1;
+  values.length = 0;
+  let shape = readByTemplate();
+  if (shape === null) {
+    at = 0;
+    backslash = -1;
+    values.length = 0;
+    valueAt.length = 0;
+    part = -1;
+    opened.length = 0;
+    openedAttributes.length = 0;
+    shapes.begin();
+    skipSpace();
+    const read = text.charCodeAt(at) === 0x7b && object(Level.Root, '') && part >= 1 && (skipSpace(), at === text.length);
+    if (read) {
+      shape = shapes.end();
+      if (shape.kept) learn(shape, shapes.added());
+    }
+  }
+  text = '';
+  return shape && { flat: shape.build(values), shape, values };
+}
