@@ -65,6 +65,14 @@ export function holdsAt(text: string, start: number, key: string): boolean {
   return true;
 }
 
+/**
+ * A copy of a string that keeps nothing else alive. V8 may represent a slice as a view of the string it
+ * came from (e.g. a whole log line); a kept view keeps that line. Appending forces a flat copy.
+ */
+export function ownCopy(s: string): string {
+  return s.length < 13 ? s : `${s} `.slice(0, -1);
+}
+
 /** A name the walker made at a node, from what (see ShapeTrie.name). */
 interface Made { readonly prefix: string; readonly key: string; readonly name: string }
 

@@ -2,7 +2,7 @@
 // fields joined with '_' (Provider_Name, Execution_ProcessID), EventData/UserData fields by their own
 // names. Two readers give the same result: one walks a parsed event; one reads the JSON text of the
 // common shape directly (no nested objects are built), and hands anything else to the first.
-import { holdsAt, ShapeTrie, type Json, type Shape } from './flat-shapes.js';
+import { holdsAt, ownCopy, ShapeTrie, type Json, type Shape } from './flat-shapes.js';
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -133,16 +133,30 @@ function keyEnd(): number {
 const ESCAPES: Readonly<Record<number, string>> = { 0x22: '"', 0x5c: '\\', 0x2f: '/', 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t' };
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 
-/** The string at `at` (on its opening quote), unescaped; `at` moves past it. */
-function stringValue(): string | typeof OUTSIDE {
-  const start = at + 1;
-  let quote = text.indexOf('"', start);
-  if (quote < 0) return OUTSIDE;
-  let bs = nextBackslash(start);
-  if (bs > quote) { at = quote + 1; return text.slice(start, quote); }
+/** The first backslash inside the string stringEnd found last, or -1 when it has none. */
+let firstEscape = -1;
+
+/** The closing quote of the string whose opening quote is at `at`, or -1. */
+function stringEnd(): number {
+  let quote = text.indexOf('"', at + 1);
+  let bs = nextBackslash(at + 1);
+  firstEscape = bs < quote ? bs : -1;
+  while (bs < quote) {
+    // An escape: the character after the backslash is not the end (a \u escape's digits are checked when unescaped).
+    const from = bs + 2;
+    if (quote < from) quote = text.indexOf('"', from);
+    if (quote < 0) return -1;
+    bs = nextBackslash(from);
+  }
+  return quote;
+}
+
+/** The string from `start` to `end` (no quotes; its first backslash at `bs`, or -1), unescaped; OUTSIDE for a bad escape. */
+function unescaped(start: number, end: number, bs: number): string | typeof OUTSIDE {
+  if (bs < 0) return text.slice(start, end);
   let out = '';
   let from = start;
-  while (bs < quote) {
+  while (bs < end) {
     out += text.slice(from, bs);
     const e = text.charCodeAt(bs + 1);
     if (e === 0x75) {
@@ -156,11 +170,19 @@ function stringValue(): string | typeof OUTSIDE {
       out += ch;
       from = bs + 2;
     }
-    if (quote < from) { quote = text.indexOf('"', from); if (quote < 0) return OUTSIDE; }
-    bs = nextBackslash(from);
+    bs = text.indexOf('\\', from);
+    if (bs < 0) bs = end;
   }
-  at = quote + 1;
-  return out + text.slice(from, quote);
+  return out + text.slice(from, end);
+}
+
+/** The string at `at` (on its opening quote), unescaped; `at` moves past it. */
+function stringValue(): string | typeof OUTSIDE {
+  const end = stringEnd();
+  if (end < 0) return OUTSIDE;
+  const value = unescaped(at + 1, end, firstEscape);
+  at = end + 1;
+  return value;
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -366,8 +388,6 @@ const MAX_TEMPLATES = 50_000;
 /** Where each emitted value of the line being read starts and ends, in pairs. */
 const valueAt: number[] = [];
 
-/** A copy of a slice that does not keep the whole line alive (V8 may slice without copying). */
-const ownCopy = (s: string): string => JSON.parse(JSON.stringify(s)) as string;
 
 /** The shape of the line by a learned template, its values in `values`; null when none fits. */
 function readByTemplate(): Shape | null {

@@ -244,8 +244,6 @@ class WindowsEvent implements NormalisedEvent {
     readonly raw: Json,
     private readonly shape: Shape,
     private readonly plan: ShapePlan,
-    /** The values in walk order (a copy: the flattener reuses its array). */
-    private readonly values: readonly unknown[],
     private readonly mapping: WindowsEventMapping | undefined,
   ) {}
 
@@ -255,13 +253,30 @@ class WindowsEvent implements NormalisedEvent {
   }
 
   get row(): CanonicalRow {
-    return (this.made ??= canonicalRow(this.table, this.raw, this.shape, this.plan, this.values, this.mapping));
+    return (this.made ??= canonicalRow(this.table, this.raw, this.shape, this.plan, this.mapping));
   }
 }
 
-/** The event's table, from its provider and EventID (DeviceEvents when no mapping names it). */
+/** Mappings by provider, then EventID (no key string is built per event); the last provider's are at hand. */
+const mappingsByProvider = new Map<string, Map<number, WindowsEventMapping | undefined>>();
+let lastProvider: unknown;
+let lastProviderMappings = new Map<number, WindowsEventMapping | undefined>();
+
+/** The event's mapping, from its provider and EventID (none: the event goes to DeviceEvents). */
 function mappingOf(flat: Json): WindowsEventMapping | undefined {
-  return WINDOWS_EVENT_MAPPINGS.get(`${String(flat.Provider_Name ?? '')}/${Number(flat.EventID)}`);
+  const providerValue = flat.Provider_Name;
+  if (providerValue !== lastProvider) {
+    const provider = String(providerValue ?? '');
+    let byId = mappingsByProvider.get(provider);
+    if (byId === undefined) { byId = new Map(); if (mappingsByProvider.size < 10_000) mappingsByProvider.set(provider, byId); }
+    lastProvider = providerValue;
+    lastProviderMappings = byId;
+  }
+  const eventId = Number(flat.EventID);
+  if (lastProviderMappings.has(eventId)) return lastProviderMappings.get(eventId);
+  const mapping = WINDOWS_EVENT_MAPPINGS.get(`${String(providerValue ?? '')}/${eventId}`);
+  if (lastProviderMappings.size < 100_000) lastProviderMappings.set(eventId, mapping);
+  return mapping;
 }
 
 /**
@@ -284,14 +299,17 @@ export function normaliseWindowsEventText(line: string): NormalisedEvent | undef
   return flattened && normalised(flattened);
 }
 
-function normalised({ flat, shape, values }: Flattened): NormalisedEvent {
+function normalised({ flat, shape }: Flattened): NormalisedEvent {
   const mapping = mappingOf(flat);
   const table = mapping?.table ?? 'DeviceEvents';
   const plan = shapePlan(shape, planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS));
-  return new WindowsEvent(table, flat, shape, plan, values.slice(), mapping);
+  return new WindowsEvent(table, flat, shape, plan, mapping);
 }
 
-function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePlan, fieldValues: readonly unknown[], mapping: WindowsEventMapping | undefined): CanonicalRow {
+function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePlan, mapping: WindowsEventMapping | undefined): CanonicalRow {
+  // The values where the shape's plan reads them: each unique field's (last) value at its last position.
+  const fieldValues: unknown[] = [];
+  for (let i = 0; i < shape.unique.length; i++) fieldValues[shape.last[i]!] = flat[shape.unique[i]!];
   const provider = String(flat.Provider_Name ?? '');
   const eventId = Number(flat.EventID);
   const computer = String(flat.Computer ?? 'unknown').toLowerCase();

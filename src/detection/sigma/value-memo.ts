@@ -2,6 +2,7 @@
 // lines all day, and the owners a prefilter entry finds in a value never change, so a repeated value
 // costs one hash lookup instead of a scan. A field whose values do not repeat (random hashes, GUIDs)
 // would only pay for the hashing: a memo that seldom answers stops looking for a while.
+import { ownCopy } from '../../ingest/flat-shapes.js';
 
 /** One budget for all of an engine's memos: when they have taken in `maxChars` characters, all start over. */
 export interface MemoBudget {
@@ -30,11 +31,6 @@ export function createMemoBudget(maxChars = 16 * 1024 * 1024): MemoBudget {
   return { generation: 0, chars: 0, maxChars };
 }
 
-/**
- * A copy of the text that keeps nothing else alive: V8 may represent a slice as a view of the whole
- * string it came from (e.g. a log line), and a remembered view would keep that line.
- */
-const ownCopy = (s: string): string => (s.length < 13 ? s : `${s} `.slice(0, -1));
 
 export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
   const answers = new Map<string, T>();
@@ -62,6 +58,7 @@ export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
       budget.chars += value.length;
       if (budget.chars > budget.maxChars) { budget.generation++; budget.chars = value.length; }
       if (generation !== budget.generation) { answers.clear(); generation = budget.generation; }
+      // A copy: the value may be a view of a whole log line (ownCopy).
       answers.set(ownCopy(value), answer);
     },
   };
