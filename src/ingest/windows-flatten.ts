@@ -197,7 +197,15 @@ function numberValue(): number | typeof OUTSIDE {
   const start = at;
   if (text.charCodeAt(at) === 0x2d) at++;
   if (text.charCodeAt(at) === 0x30) at++;
-  else if (!digits()) return OUTSIDE;
+  else {
+    // The common case, a whole number of up to 15 digits, is summed as it is read (exact below 2^53).
+    let n = 0;
+    const from = at;
+    for (let c = text.charCodeAt(at); isDigit(c); c = text.charCodeAt(++at)) n = n * 10 + (c - 0x30);
+    if (at === from) return OUTSIDE;
+    const next = text.charCodeAt(at);
+    if (at - from <= 15 && next !== 0x2e && next !== 0x65 && next !== 0x45) return start === from ? n : -n;
+  }
   if (text.charCodeAt(at) === 0x2e) { at++; if (!digits()) return OUTSIDE; }
   const e = text.charCodeAt(at);
   if (e === 0x65 || e === 0x45) {

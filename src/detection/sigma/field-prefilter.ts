@@ -133,13 +133,18 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
   const keywordNumbers = keywords.some((a) => a.numeric);
 
   function collectRaw(raw: Record<string, unknown>, ctx: EventContext, hit: (o: number) => void): void {
-    const scan = keywords.length > 0 ? (s: string) => scanKeywords(s, hit) : null;
+    const scanning = keywords.length > 0;
     for (const name in raw) {
       const v = raw[name];
       const field = rawFields.get(name);
-      if (field === undefined) { if (scan !== null) forEachKeywordText(v, scan, keywordMin, keywordNumbers); continue; }
-      if (scan !== null && field.keywords) forEachKeywordText(v, scan, keywordMin, keywordNumbers);
-      const t = toText(v);
+      if (scanning && (field === undefined || field.keywords)) {
+        // Strings, the usual value, here; anything else as forEachKeywordText reads it.
+        if (typeof v === 'string') { if (v.length >= keywordMin) scanKeywords(v, hit); }
+        else if (v !== null && typeof v === 'object') forEachKeywordText(v, (s) => scanKeywords(s, hit), keywordMin, keywordNumbers);
+        else if (keywordNumbers && typeof v === 'number') forEachKeywordText(v, (s) => scanKeywords(s, hit), keywordMin, keywordNumbers);
+      }
+      if (field === undefined) continue;
+      const t = typeof v === 'string' ? v : toText(v);
       if (t !== null) for (const index of field.indexes) prefilterText(t, index, hit);
     }
     const columns = ctx.columns;

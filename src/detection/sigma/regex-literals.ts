@@ -16,23 +16,38 @@ function better(a: Need, b: Need): Need {
 
 class GiveUp extends Error {}
 
+/** Classes of at most this many characters extend a literal run, while the run has at most MAX_RUNS alternatives. */
+const MAX_CLASS = 4;
+const MAX_RUNS = 8;
+
 export function regexLiterals(src: string): Need {
   let i = 0;
   const peek = () => src[i];
 
+  /** Whether the last quantifier read allows exactly one repetition ({1} or {1,1}). */
+  let exactlyOnce = false;
   // Returns [min repetitions] when a quantifier follows (consuming it), else undefined.
   function quantifier(): number | undefined {
     const c = peek();
     let min: number | undefined;
+    exactlyOnce = false;
     if (c === '*' || c === '?') { min = 0; i++; }
     else if (c === '+') { min = 1; i++; }
     else if (c === '{') {
       const m = /^\{(\d+)(,\d*)?\}/.exec(src.slice(i));
       if (!m) return undefined; // a literal '{'
       min = Number(m[1]); i += m[0].length;
+      exactlyOnce = min === 1 && (m[2] === undefined || m[2] === ',1');
     } else return undefined;
     if (peek() === '?' || peek() === '+') i++;
     return min;
+  }
+
+  /** The characters of a small positive class of plain characters ([ "'], [aA]), lower-cased; null for any other class. */
+  function smallClass(from: number, to: number): string[] | null {
+    const body = src.slice(from + 1, to - 1);
+    if (body.length === 0 || body.length > MAX_CLASS || /[\\^\-[\]]/.test(body)) return null;
+    return [...new Set([...body].map((ch) => ch.toLowerCase()))];
   }
 
   function skipClass(): void {
@@ -57,8 +72,10 @@ export function regexLiterals(src: string): Need {
 
   function parseSeq(): Need {
     let best: Need = null;
-    let run = '';
-    const cut = () => { if (run) best = better(best, [run.toLowerCase()]); run = ''; };
+    // The literal run so far, as alternatives (a small class in it multiplies them).
+    let runs = [''];
+    const cut = () => { if (runs[0] !== '') best = better(best, runs.map((r) => r.toLowerCase())); runs = ['']; };
+    const append = (chars: readonly string[]) => { runs = runs.flatMap((r) => chars.map((ch) => r + ch)); };
     while (i < src.length && peek() !== '|' && peek() !== ')') {
       const c = peek()!;
       if (c === '(') {
@@ -82,7 +99,18 @@ export function regexLiterals(src: string): Need {
         if (min === undefined || min >= 1) best = better(best, inner);
         continue;
       }
-      if (c === '[') { skipClass(); quantifier(); cut(); continue; }
+      if (c === '[') {
+        const from = i;
+        skipClass();
+        const chars = smallClass(from, i);
+        const min = quantifier();
+        // One of a few characters, exactly once, continues the run; one or more of them ends it.
+        if (chars !== null && runs.length * chars.length <= MAX_RUNS && (min === undefined || min >= 1)) {
+          append(chars);
+          if (min !== undefined && !exactlyOnce) cut();
+        } else cut();
+        continue;
+      }
       if (c === '.' || c === '^' || c === '$') { i++; quantifier(); cut(); continue; }
       let ch: string | null;
       if (c === '\\') {
@@ -106,9 +134,9 @@ export function regexLiterals(src: string): Need {
       } else { ch = c; i++; }
       const min = quantifier();
       if (ch === null) { cut(); continue; }
-      if (min === undefined) { run += ch; continue; }
+      if (min === undefined || (min === 1 && exactlyOnce)) { append([ch]); continue; }
       if (min === 0) { cut(); continue; }
-      run += ch; cut();
+      append([ch]); cut();
     }
     cut();
     return best;
