@@ -97,7 +97,7 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
     if (owners === undefined) {
       collected.length = 0;
       const { automaton, exact, tail } = index;
-      if (automaton !== null && s.length >= automaton.minLength && !automaton.scan(s, collectOwner)) automaton.scan(s.toLowerCase(), collectOwner, true);
+      if (automaton !== null && s.length >= automaton.minLength) automaton.scan(s, collectOwner);
       if (exact !== null || tail !== null) {
         const lower = s.toLowerCase();
         if (exact !== null) { const o = exact.get(lower); if (o !== undefined) for (let i = 0; i < o.length; i++) collected.push(o[i]!); }
@@ -127,7 +127,7 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
       for (let i = 0; i < anchors.length && !anchored; i++) anchored = s.includes(anchors[i]!);
       if (!anchored) return;
     }
-    for (const automaton of keywords) if (!automaton.scan(s, hit)) automaton.scan(s.toLowerCase(), hit, true);
+    for (const automaton of keywords) automaton.scan(s, hit);
   }
   const keywordMin = keywords.reduce((m, a) => Math.min(m, a.minLength), Infinity);
   const keywordNumbers = keywords.some((a) => a.numeric);

@@ -38,7 +38,7 @@ export function compileLiteralSet(patterns: readonly PlainShape[]): (text: strin
     }
     current = text;
     found = false;
-    for (const a of automata) { a.scan(text, confirm, true); if (found) break; }
+    for (const a of automata) { a.scan(text, confirm); if (found) break; }
     current = '';
     return found;
   };

@@ -5,7 +5,7 @@ import { anchorCharacters, buildAutomaton } from './prefilter.js';
 const found = (literals: string[], text: string) => {
   const automaton = buildAutomaton(literals.map((literal, owner) => ({ literal, owner })));
   const owners = new Set<number>();
-  if (!automaton.scan(text, (o) => owners.add(o))) automaton.scan(text.toLowerCase(), (o) => owners.add(o), true);
+  automaton.scan(text, (o) => owners.add(o));
   return [...owners].sort();
 };
 
@@ -13,6 +13,16 @@ test('the automaton finds every literal in a text, ignoring case', () => {
   assert.deepEqual(found(['rpc::', 'dumpcreds', 'c:\\windows\\'], 'x RPC::y C:\\Windows\\System32 DumpCreds'), [0, 1, 2]);
   assert.deepEqual(found(['rpc::', 'dumpcreds'], 'rpc:dumpcred'), []);
   assert.deepEqual(found(['évian'], 'ÉVIAN'), [0]);
+});
+
+test('a one-character literal matches only that character, not any uncommon one', () => {
+  // Homoglyph rules: one Cyrillic letter each; '(' and '$' are common in command lines.
+  const literals = ['\u0430', '\u0435', '(', 'x$y'];
+  assert.deepEqual(found(literals, '"C:\\Program Files (x86)\\a.exe"'), [2]);
+  assert.deepEqual(found(literals, 'Install $(Arg0)'), [2]);
+  assert.deepEqual(found(literals, 'p\u0430yload'), [0]);
+  assert.deepEqual(found(literals, 'P\u0410YLOAD \u0415'), [0, 1], 'upper-case Cyrillic is lower-cased first');
+  assert.deepEqual(found(literals, 'x$y'), [3]);
 });
 
 test('anchor characters: every literal holds one, rare ones first; none for a plain word', () => {

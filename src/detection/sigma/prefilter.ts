@@ -4,11 +4,11 @@
 
 export interface LiteralAutomaton {
   /**
-   * Calls `hit(owner)` for each owner whose (lower-case) literal occurs in `text`, ignoring ASCII case
-   * (possibly more than once per owner). Returns false, part-way, when `text` holds a non-ASCII
-   * character: the caller then scans `text.toLowerCase()` instead, so Unicode case rules apply exactly.
+   * Calls `hit(owner)` for each owner whose (lower-case) literal occurs in `text`, ignoring case
+   * (possibly more than once per owner): ASCII text in one pass; text with other characters is then
+   * scanned lower-cased, so Unicode case rules apply exactly.
    */
-  scan(text: string, hit: (owner: number) => void, lowered?: boolean): boolean;
+  scan(text: string, hit: (owner: number) => void): void;
   readonly states: number;
   /** Length of the shortest literal: shorter texts cannot hold any. */
   readonly minLength: number;
@@ -56,13 +56,26 @@ export function buildAutomata(literals: ReadonlyArray<{ readonly literal: string
   return [...buildAutomata(literals.slice(0, half)), ...buildAutomata(literals.slice(half))];
 }
 
-export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
-  // Alphabet: letters, digits and common punctuation used by a literal get a class each; every other
-  // character used by a literal shares one class (a looser filter, never a missed literal); characters
-  // no literal uses are class 0. A small alphabet keeps the table small enough to stay in cache.
+export function buildAutomaton(all: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
+  // A literal of one non-ASCII character (a homoglyph, half an emoji) is looked up by its code in
+  // lower-cased text, outside the automaton: in the shared class below it would match any uncommon
+  // character, and every '(' or '$' of a command line would send its rule to evaluation.
+  const singles = new Map<number, number[]>();
+  const literals = all.filter(({ literal, owner }) => {
+    if (literal.length !== 1 || literal.charCodeAt(0) < 128) return true;
+    const owners = singles.get(literal.charCodeAt(0)) ?? [];
+    if (!owners.includes(owner)) owners.push(owner);
+    singles.set(literal.charCodeAt(0), owners);
+    return false;
+  });
+  // Alphabet: letters, digits and common punctuation used by a literal get a class each, and so does a
+  // character that is a literal by itself; every other character used by a literal shares one class
+  // (a looser filter, never a missed literal); characters no literal uses are class 0. A small
+  // alphabet keeps the table small enough to stay in cache.
   const classOf = new Map<number, number>();
   let shared = 0;
   let next = 1;
+  for (const { literal } of literals) if (literal.length === 1 && !classOf.has(literal.charCodeAt(0))) classOf.set(literal.charCodeAt(0), next++);
   for (const { literal } of literals) for (let i = 0; i < literal.length; i++) {
     const c = literal.charCodeAt(i);
     if (classOf.has(c)) continue;
@@ -118,7 +131,7 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   for (let i = 0; i < n; i++) ownerStart[i + 1] = ownerStart[i]! + own[i]!.length;
   const ownerList = new Int32Array(ownerStart[n]!);
   for (let i = 0; i < n; i++) ownerList.set(own[i]!, ownerStart[i]!);
-  const minLength = literals.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
+  const minLength = all.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
   // The table scan() walks: a transition holds the next state's row offset (state × stride, the stride
   // even), with the low bit set when that state ends a literal. One load and one bit test per character.
   const stride = K + (K & 1);
@@ -129,29 +142,41 @@ export function buildAutomaton(literals: ReadonlyArray<{ readonly literal: strin
   return {
     states: n,
     minLength,
-    numeric: literals.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
-    scan(text, hit, lowered = false) {
-      let row = 0;
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        let k: number;
-        if (c < 128) k = ascii[c]!;
-        else if (!lowered) return false;
-        else k = high.get(c) ?? 0;
-        const to = table[row + k]!;
-        row = to & ~1;
-        if (to !== row) {
-          const s = row / stride;
-          let t = ownerStart[s + 1]! > ownerStart[s]! ? s : dict[s]!;
-          while (t >= 0) {
-            for (let j = ownerStart[t]!, end = ownerStart[t + 1]!; j < end; j++) hit(ownerList[j]!);
-            t = dict[t]!;
-          }
-        }
+    numeric: all.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
+    scan(text, hit) {
+      if (scanText(text, hit, false)) return;
+      const lowered = text.toLowerCase();
+      scanText(lowered, hit, true);
+      if (singles.size === 0) return;
+      for (let i = 0; i < lowered.length; i++) {
+        const owners = lowered.charCodeAt(i) < 128 ? undefined : singles.get(lowered.charCodeAt(i));
+        if (owners !== undefined) for (const o of owners) hit(o);
       }
-      return true;
     },
   };
+
+  /** One pass of the table over `text`; false, part-way, at a non-ASCII character unless `lowered`. */
+  function scanText(text: string, hit: (owner: number) => void, lowered: boolean): boolean {
+    let row = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      let k: number;
+      if (c < 128) k = ascii[c]!;
+      else if (!lowered) return false;
+      else k = high.get(c) ?? 0;
+      const to = table[row + k]!;
+      row = to & ~1;
+      if (to !== row) {
+        const s = row / stride;
+        let t = ownerStart[s + 1]! > ownerStart[s]! ? s : dict[s]!;
+        while (t >= 0) {
+          for (let j = ownerStart[t]!, end = ownerStart[t + 1]!; j < end; j++) hit(ownerList[j]!);
+          t = dict[t]!;
+        }
+      }
+    }
+    return true;
+  }
 }
 
 /** How often a character turns up in telemetry values, roughly: letters and digits are everywhere. */
