@@ -23,6 +23,9 @@ test('a one-character literal matches only that character, not any uncommon one'
   assert.deepEqual(found(literals, 'p\u0430yload'), [0]);
   assert.deepEqual(found(literals, 'P\u0410YLOAD \u0415'), [0, 1], 'upper-case Cyrillic is lower-cased first');
   assert.deepEqual(found(literals, 'x$y'), [3]);
+  // Emoji: two UTF-16 units, both non-ASCII; '$(' must not look like one.
+  assert.deepEqual(found(['\u{1F600}', 'install'], 'Install $(Arg0)'), [1]);
+  assert.deepEqual(found(['\u{1F600}', 'install'], 'echo \u{1F600}'), [0]);
 });
 
 test('anchor characters: every literal holds one, rare ones first; none for a plain word', () => {

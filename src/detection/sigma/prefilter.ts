@@ -57,17 +57,33 @@ export function buildAutomata(literals: ReadonlyArray<{ readonly literal: string
 }
 
 export function buildAutomaton(all: ReadonlyArray<{ readonly literal: string; readonly owner: number }>): LiteralAutomaton {
-  // A literal of one non-ASCII character (a homoglyph, half an emoji) is looked up by its code in
-  // lower-cased text, outside the automaton: in the shared class below it would match any uncommon
-  // character, and every '(' or '$' of a command line would send its rule to evaluation.
-  const singles = new Map<number, number[]>();
-  const literals = all.filter(({ literal, owner }) => {
-    if (literal.length !== 1 || literal.charCodeAt(0) < 128) return true;
-    const owners = singles.get(literal.charCodeAt(0)) ?? [];
-    if (!owners.includes(owner)) owners.push(owner);
-    singles.set(literal.charCodeAt(0), owners);
-    return false;
-  });
+  // Literals made only of non-ASCII characters (homoglyphs, emoji) get a table of their own, with a
+  // class per character, read only in non-ASCII text: in the main table's shared class they would
+  // match any uncommon characters, and every '(' or '$' of a command line would wake their rules.
+  const nonAscii = (literal: string) => literal.length > 0 && [...literal].every((ch) => ch.charCodeAt(0) >= 128);
+  const main = buildTable(all.filter((l) => !nonAscii(l.literal)), false);
+  const unicodeLiterals = all.filter((l) => nonAscii(l.literal));
+  const unicode = unicodeLiterals.length > 0 ? buildTable(unicodeLiterals, true) : null;
+  return {
+    states: main.states + (unicode?.states ?? 0),
+    minLength: all.reduce((m, l) => Math.min(m, l.literal.length), Infinity),
+    numeric: all.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
+    scan(text, hit) {
+      if (main.scan(text, hit, false)) return;
+      const lowered = text.toLowerCase();
+      main.scan(lowered, hit, true);
+      unicode?.scan(lowered, hit, true);
+    },
+  };
+}
+
+interface Table {
+  readonly states: number;
+  /** One pass over `text`; false, part-way, at a non-ASCII character unless `lowered`. */
+  scan(text: string, hit: (owner: number) => void, lowered: boolean): boolean;
+}
+
+function buildTable(literals: ReadonlyArray<{ readonly literal: string; readonly owner: number }>, classPerCharacter: boolean): Table {
   // Alphabet: letters, digits and common punctuation used by a literal get a class each, and so does a
   // character that is a literal by itself; every other character used by a literal shares one class
   // (a looser filter, never a missed literal); characters no literal uses are class 0. A small
@@ -79,7 +95,7 @@ export function buildAutomaton(all: ReadonlyArray<{ readonly literal: string; re
   for (const { literal } of literals) for (let i = 0; i < literal.length; i++) {
     const c = literal.charCodeAt(i);
     if (classOf.has(c)) continue;
-    if (DISTINCT.has(c)) classOf.set(c, next++);
+    if (classPerCharacter || DISTINCT.has(c)) classOf.set(c, next++);
     else { if (shared === 0) shared = next++; classOf.set(c, shared); }
   }
   const K = next;
@@ -131,7 +147,6 @@ export function buildAutomaton(all: ReadonlyArray<{ readonly literal: string; re
   for (let i = 0; i < n; i++) ownerStart[i + 1] = ownerStart[i]! + own[i]!.length;
   const ownerList = new Int32Array(ownerStart[n]!);
   for (let i = 0; i < n; i++) ownerList.set(own[i]!, ownerStart[i]!);
-  const minLength = all.reduce((m, l) => Math.min(m, l.literal.length), Infinity);
   // The table scan() walks: a transition holds the next state's row offset (state × stride, the stride
   // even), with the low bit set when that state ends a literal. One load and one bit test per character.
   const stride = K + (K & 1);
@@ -139,21 +154,7 @@ export function buildAutomaton(all: ReadonlyArray<{ readonly literal: string; re
   for (let st = 0; st < n; st++) {
     for (let k = 0; k < K; k++) { const to = delta[st * K + k]!; table[st * stride + k] = to * stride + hasOut[to]!; }
   }
-  return {
-    states: n,
-    minLength,
-    numeric: all.some((l) => /^[0-9.e+\-infinitya]+$/.test(l.literal)),
-    scan(text, hit) {
-      if (scanText(text, hit, false)) return;
-      const lowered = text.toLowerCase();
-      scanText(lowered, hit, true);
-      if (singles.size === 0) return;
-      for (let i = 0; i < lowered.length; i++) {
-        const owners = lowered.charCodeAt(i) < 128 ? undefined : singles.get(lowered.charCodeAt(i));
-        if (owners !== undefined) for (const o of owners) hit(o);
-      }
-    },
-  };
+  return { states: n, scan: scanText };
 
   /** One pass of the table over `text`; false, part-way, at a non-ASCII character unless `lowered`. */
   function scanText(text: string, hit: (owner: number) => void, lowered: boolean): boolean {

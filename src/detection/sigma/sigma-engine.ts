@@ -198,7 +198,9 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
   let correlator: Correlator | null = null;
   let order = 0;
 
-  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); correlator = null; };
+  let lastChannel: string | null = null;
+  let lastChannelBuckets = new Map<unknown, Bucket>();
+  const invalidate = () => { buckets.clear(); windowsBuckets.clear(); lastChannel = null; correlator = null; };
 
   function windowsTargets(ls: SigmaLogsource): WindowsTarget[] {
     if (ls.product !== undefined && ls.product !== 'windows') return [];
@@ -389,9 +391,16 @@ export function createDetectionEngine(options: DetectionOptions = {}): Detection
     let bucket: Bucket | undefined;
     const channel = raw !== null ? raw.Channel : undefined;
     if (typeof channel === 'string') {
-      // Keyed by the channel as written and the EventID as given: no string building per event.
-      let byId = windowsBuckets.get(channel);
-      if (byId === undefined) { byId = new Map(); windowsBuckets.set(channel, byId); }
+      // Keyed by the channel as written and the EventID as given: no string building per event. The
+      // last channel's buckets are at hand (comparing the text is cheaper than hashing it anew).
+      let byId: Map<unknown, Bucket> | undefined;
+      if (channel === lastChannel) byId = lastChannelBuckets;
+      else {
+        byId = windowsBuckets.get(channel);
+        if (byId === undefined) { byId = new Map(); windowsBuckets.set(channel, byId); }
+        lastChannel = channel;
+        lastChannelBuckets = byId;
+      }
       const eidValue = raw!.EventID;
       bucket = byId.get(eidValue);
       if (bucket === undefined) { bucket = windowsBucket(channel.toLowerCase(), eidValue, `${channel}/${String(eidValue)}`); byId.set(eidValue, bucket); }

@@ -32,8 +32,17 @@ export function createMemoBudget(maxChars = 16 * 1024 * 1024): MemoBudget {
 }
 
 
+/** Slots of a memo's front table (a power of two). */
+const FRONT = 64;
+/** A value's front slot, from its length and three of its characters: no hash over all of it. */
+const frontSlot = (s: string) => (s.length * 7 + s.charCodeAt(s.length - 1) * 31 + s.charCodeAt(s.length >> 1) * 17 + s.charCodeAt(0)) & (FRONT - 1);
+
 export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
   const answers = new Map<string, T>();
+  // Answers found lately, in front of the map and found without hashing the value: a Map hashes a
+  // string new to it (every value of every event) before it can look.
+  const frontKeys: (string | undefined)[] = new Array<string | undefined>(FRONT).fill(undefined);
+  const frontAnswers: (T | undefined)[] = new Array<T | undefined>(FRONT).fill(undefined);
   let generation = budget.generation;
   /** Lookups left in this trial (counting down), or in the pause when `off`. */
   let left = TRIAL;
@@ -46,18 +55,24 @@ export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
         left = off ? OFF : TRIAL;
         hits = 0;
       }
-      if (off) return undefined;
-      if (generation !== budget.generation) { answers.clear(); generation = budget.generation; }
+      if (off || value.length === 0) return undefined;
+      if (generation !== budget.generation) { answers.clear(); frontKeys.fill(undefined); generation = budget.generation; }
+      const slot = frontSlot(value);
+      if (frontKeys[slot] === value) { hits++; return frontAnswers[slot]; }
       const answer = answers.get(value);
-      if (answer !== undefined) hits++;
+      if (answer !== undefined) {
+        hits++;
+        frontKeys[slot] = ownCopy(value);
+        frontAnswers[slot] = answer;
+      }
       return answer;
     },
     set(value, answer) {
       if (off || value.length > MAX_VALUE_LENGTH) return;
-      if (answers.size >= MAX_ENTRIES) answers.clear();
+      if (answers.size >= MAX_ENTRIES) { answers.clear(); frontKeys.fill(undefined); }
       budget.chars += value.length;
       if (budget.chars > budget.maxChars) { budget.generation++; budget.chars = value.length; }
-      if (generation !== budget.generation) { answers.clear(); generation = budget.generation; }
+      if (generation !== budget.generation) { answers.clear(); frontKeys.fill(undefined); generation = budget.generation; }
       // A copy: the value may be a view of a whole log line (ownCopy).
       answers.set(ownCopy(value), answer);
     },
