@@ -34,6 +34,8 @@ export function selectiveWindow(literal: string, width = 64): string {
 
 const DISTINCT = new Set([...'abcdefghijklmnopqrstuvwxyz0123456789 \\/.-_:=\'"'].map((c) => c.charCodeAt(0)));
 const MAX_STATES = 65_535;
+/** Characters with a class of their own in a non-ASCII table (hundreds of emoji would make it wide); the rest share one. */
+const MAX_OWN_CLASSES = 64;
 
 /** Trie states the literals need (shared prefixes counted once). */
 function trieSize(literals: ReadonlyArray<{ readonly literal: string }>): number {
@@ -95,7 +97,7 @@ function buildTable(literals: ReadonlyArray<{ readonly literal: string; readonly
   for (const { literal } of literals) for (let i = 0; i < literal.length; i++) {
     const c = literal.charCodeAt(i);
     if (classOf.has(c)) continue;
-    if (classPerCharacter || DISTINCT.has(c)) classOf.set(c, next++);
+    if ((classPerCharacter && next < MAX_OWN_CLASSES) || DISTINCT.has(c)) classOf.set(c, next++);
     else { if (shared === 0) shared = next++; classOf.set(c, shared); }
   }
   const K = next;
