@@ -245,6 +245,8 @@ class WindowsEvent implements NormalisedEvent {
     private readonly shape: Shape,
     private readonly plan: ShapePlan,
     private readonly mapping: WindowsEventMapping | undefined,
+    /** The JSON text the fields were read from, when the text reader read them all (DetectionInput.text). */
+    readonly text?: string,
   ) {}
 
   /** The columns the row can have, known without making it (DetectionInput.columns). */
@@ -295,15 +297,18 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
  * (windows-flatten.ts). Throws JSON.parse's SyntaxError when the line is not JSON.
  */
 export function normaliseWindowsEventText(line: string): NormalisedEvent | undefined {
-  const flattened = flattenWindowsEventText(line) ?? flattenWindowsEvent(JSON.parse(line));
+  const read = flattenWindowsEventText(line);
+  if (read !== null) return normalised(read, line);
+  const flattened = flattenWindowsEvent(JSON.parse(line));
   return flattened && normalised(flattened);
 }
 
-function normalised({ flat, shape }: Flattened): NormalisedEvent {
+/** `text`: the JSON text every value was read from (DetectionInput.text), when so. */
+function normalised({ flat, shape }: Flattened, text?: string): NormalisedEvent {
   const mapping = mappingOf(flat);
   const table = mapping?.table ?? 'DeviceEvents';
   const plan = shapePlan(shape, planFor(table, mapping?.fields ?? DEVICE_EVENTS_FIELDS));
-  return new WindowsEvent(table, flat, shape, plan, mapping);
+  return new WindowsEvent(table, flat, shape, plan, mapping, text);
 }
 
 function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePlan, mapping: WindowsEventMapping | undefined): CanonicalRow {

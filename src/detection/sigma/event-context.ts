@@ -43,6 +43,8 @@ function lowerText(t: string | readonly string[] | null): string | readonly stri
 
 export class EventContext implements FieldAccess {
   raw: Record<string, unknown> | null = null;
+  /** DetectionInput.text of the event, if it has one. */
+  sourceText: string | null = null;
   private input: DetectionInput = { table: '', row: {} };
   /** Sigma field → canonical column for the row's table. */
   columns: Readonly<Record<string, string>> | null = null;
@@ -61,6 +63,7 @@ export class EventContext implements FieldAccess {
   /** Point the context at a new event; all caches are invalidated in O(1). */
   reset(input: DetectionInput, raw: Record<string, unknown> | null, columns: Readonly<Record<string, string>> | null): void {
     this.input = input;
+    this.sourceText = input.text ?? null;
     this.raw = raw;
     this.columns = columns;
     this.aliases = null;

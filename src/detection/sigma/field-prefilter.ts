@@ -6,7 +6,7 @@
 // the keyword scan when no index of it holds the keyword literals. Only fields the event lacks but
 // the row's table maps to a canonical column are then looked up by name.
 import { forEachKeywordText, toText, type EventContext } from './event-context.js';
-import { anchorCharacters, buildAutomata, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
+import { anchorCharacters, buildAutomata, keywordGate, selectiveWindow, type LiteralAutomaton } from './prefilter.js';
 import { ANY_FIELD, type Need } from './rule-compiler.js';
 import { createValueMemo, type MemoBudget, type ValueMemo } from './value-memo.js';
 
@@ -131,9 +131,12 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
   }
   const keywordMin = keywords.reduce((m, a) => Math.min(m, a.minLength), Infinity);
   const keywordNumbers = keywords.some((a) => a.numeric);
+  // A number's text in JSON may differ from String(number): with a numeric keyword, no gate.
+  const gate = keywords.length > 0 && !keywordNumbers ? keywordGate(keywordLiterals.map((l) => l.literal)) : null;
 
   function collectRaw(raw: Record<string, unknown>, ctx: EventContext, hit: (o: number) => void): void {
-    const scanning = keywords.length > 0;
+    // The event's JSON text, searched once, may show that no field holds a keyword (keywordGate).
+    const scanning = keywords.length > 0 && (gate === null || ctx.sourceText === null || gate.test(ctx.sourceText));
     for (const name in raw) {
       const v = raw[name];
       const field = rawFields.get(name);

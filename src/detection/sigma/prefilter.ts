@@ -208,3 +208,51 @@ export function anchorCharacters(literals: readonly string[]): string[] | null {
   }
   return anchors;
 }
+
+/** Characters a JSON text may write escaped (`\"`, `\\`, `\/`): a literal's window must avoid them, and non-ASCII. */
+const JSON_SAFE = /^[\x20-\x21\x23-\x2e\x30-\x5b\x5d-\x7e]+$/;
+/** Characters roughly from rare to common in telemetry text: a window starting with a rare one is quicker to search. */
+const RARITY = 'qjzxvkwyfbgp;!#%&*+=?@^_`|~<>{}[]()$\',0123456789hmucdlrtsnoiae:.- ';
+/** Non-ASCII characters whose lower case holds an ASCII letter (U+0130 İ → i̇, U+212A Kelvin → k). */
+const LOWER_TO_ASCII = '\\u0130\\u212a';
+
+/**
+ * One search over an event's JSON text that finds every event in which some field value may hold one
+ * of the keyword literals (ignoring case); null when the literals do not allow one. Each literal
+ * gives a window of up to 4 characters that JSON writes as they are, matched in either case; a
+ * `\u` escape or a character whose lower case is ASCII anywhere in the text also matches (then the
+ * text may not show a value's characters as they are, and the fields are scanned one by one).
+ * Keys and JSON punctuation can only add matches, never hide one.
+ */
+export function keywordGate(literals: readonly string[]): RegExp | null {
+  // A window's score: the rarer its characters the better; '::' (Mimikatz modules) is rarer still,
+  // while a lone ':' follows every key of the text.
+  const rank = (c: string) => { const r = RARITY.indexOf(c); return r < 0 ? RARITY.length : r; };
+  const score = (w: string) => [...w].reduce((sum, c) => sum + rank(c), 0) - (w.includes('::') ? 1000 : 0);
+  // Few alternatives keep the search quick: windows are chosen greedily, each covering the most
+  // literals not yet covered (then the rarest), '::' first when literals have it.
+  const windows: string[] = [];
+  let open = [...literals];
+  if (open.some((l) => l.includes('::'))) { windows.push('::'); open = open.filter((l) => !l.includes('::')); }
+  while (open.length > 0) {
+    const candidates = new Set<string>();
+    for (const literal of open) {
+      const width = Math.min(4, literal.length);
+      for (let i = 0; i + width <= literal.length; i++) {
+        const w = literal.slice(i, i + width);
+        if (width >= 2 && JSON_SAFE.test(w)) candidates.add(w);
+      }
+    }
+    let best: string | null = null;
+    let bestCovers = 0;
+    for (const w of candidates) {
+      const covers = open.filter((l) => l.includes(w)).length;
+      if (covers > bestCovers || (covers === bestCovers && best !== null && score(w) < score(best))) { best = w; bestCovers = covers; }
+    }
+    if (best === null) return null;
+    windows.push(best);
+    open = open.filter((l) => !l.includes(best));
+  }
+  const caseless = (w: string) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(windows.map(caseless).concat('\\\\u', `[${LOWER_TO_ASCII}]`).join('|'));
+}

@@ -255,6 +255,21 @@ test('a keyword inside a field that other rules also look at is still found', ()
   assert.deepEqual(fired({ CommandLine: 'p.exe', Description: 'nothing' }), []);
 });
 
+test('an event with its JSON text is ruled out by one search of it, and never wrongly', () => {
+  const engine = createDetectionEngine();
+  engine.load([{ file: 'k.yml', text: `title: k\nid: k\nlogsource: { product: windows }\ndetection:\n  keywords: ['sekurlsa::', 'mimidrv.sys', 'Kiwi Legit Printer']\n  condition: keywords\n` }]);
+  // As the text reader gives it: the fields, and the line they were read from.
+  const fromText = (data: Record<string, unknown>, line = JSON.stringify({ Event: { System: { Channel: SYSMON, EventID: 11 }, EventData: data } })): DetectionInput => (
+    { table: 'DeviceFileEvents', row: {}, raw: { Channel: SYSMON, EventID: 11, ...data }, text: line });
+  const fires = (input: DetectionInput) => engine.evaluate(input).length === 1;
+  assert.equal(fires(fromText({ TargetFilename: 'C:\\x\\MIMIDRV.SYS' })), true);
+  assert.equal(fires(fromText({ Details: 'KIWI legit printer' })), true);
+  assert.equal(fires(fromText({ TargetFilename: 'C:\\x\\report.docx' })), false);
+  // The text shows the value escaped: \u escapes, or a Kelvin sign that lower-cases to 'k'.
+  assert.equal(fires(fromText({ Details: 'mimidrv.sys' }, '{"Event":{"EventData":{"Details":"mimidrv\\u002esys"}}}')), true);
+  assert.equal(fires(fromText({ Details: '\u212Aiwi Legit Printer' })), true);
+});
+
 test('keywords also search numeric fields, as their text, and long keyword lists match like short ones', () => {
   const port = rule(`  keywords: ['4444', '-1']\n  condition: keywords`);
   assert.equal(port({ DestinationPort: 4444 }), true);

@@ -31,6 +31,11 @@ export interface DetectionInput {
   readonly raw?: Readonly<Record<string, unknown>>;
   /** The columns `row` can have, when known without making it: a column outside it is absent. */
   readonly columns?: ReadonlySet<string>;
+  /**
+   * The source event's JSON text, when every field of `raw` is a string, number, boolean or null read
+   * from it: one search of it can then rule out the keyword literals for all fields at once.
+   */
+  readonly text?: string;
 }
 
 /** A loaded rule or correlation, with its provenance. */
