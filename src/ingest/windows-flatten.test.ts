@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normaliseWindowsEvent, normaliseWindowsEventText } from './windows-normaliser.js';
 import { flattenWindowsEventText } from './windows-flatten.js';
+import { createDetectionEngine } from '../detection/index.js';
 
 /** What both paths make of a line: the table, the flat event and the row (key order included), or the error. */
 function outcome(read: () => ReturnType<typeof normaliseWindowsEvent>): string {
@@ -83,4 +84,16 @@ test('the text reader leaves lines of other shapes to the parser', () => {
   assert.equal(flattenWindowsEventText('{"Event":{"System":{"EventID":1},"EventData":{"Data":[{"#text":"x"}]}}}'), null);
   assert.equal(flattenWindowsEventText('not json'), null);
   assert.notEqual(flattenWindowsEventText(sysmon('{"Image":"a"}')), null);
+});
+
+test('an event read from its text carries the text for the keyword search only when no \\u escape hides a value', () => {
+  const plain = sysmon('{"Details":"mimidrv.sys"}');
+  const escaped = sysmon('{"Details":"mimidrv\\u002esys"}');
+  assert.equal(normaliseWindowsEventText(plain)!.raw.Details, normaliseWindowsEventText(escaped)!.raw.Details);
+  assert.equal((normaliseWindowsEventText(plain) as { text?: string }).text, plain);
+  assert.equal((normaliseWindowsEventText(escaped) as { text?: string }).text, undefined);
+  const engine = createDetectionEngine();
+  engine.load([{ file: 'k.yml', text: 'title: k\nid: k\nlogsource: { product: windows }\ndetection:\n  keywords: [mimidrv.sys]\n  condition: keywords\n' }]);
+  assert.equal(engine.evaluate(normaliseWindowsEventText(plain)!).length, 1);
+  assert.equal(engine.evaluate(normaliseWindowsEventText(escaped)!).length, 1);
 });

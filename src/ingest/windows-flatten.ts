@@ -79,7 +79,16 @@ function flattenData(node: unknown): void {
 }
 
 /** The flat event, its shape, and its values in walk order (valid until the next flattening). */
-export interface Flattened { readonly flat: Json; readonly shape: Shape; readonly values: readonly unknown[] }
+export interface Flattened {
+  readonly flat: Json;
+  readonly shape: Shape;
+  readonly values: readonly unknown[];
+  /**
+   * Read from JSON text in which every string value is written as it is, but for `\"`, `\\`, `\/`
+   * and control characters (no \uXXXX escape): a substring search of the text then sees the values.
+   */
+  readonly verbatim?: boolean;
+}
 
 /** Flattens a parsed evtx_dump event (`{ Event: { System, EventData | UserData } }`) into one level. */
 export function flattenWindowsEvent(event: unknown): Flattened | undefined {
@@ -133,6 +142,9 @@ function keyEnd(): number {
 const ESCAPES: Readonly<Record<number, string>> = { 0x22: '"', 0x5c: '\\', 0x2f: '/', 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t' };
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 
+/** Whether a string of the line being read had a \uXXXX escape (Flattened.verbatim). */
+let unicodeEscapes = false;
+
 /** The first backslash inside the string stringEnd found last, or -1 when it has none. */
 let firstEscape = -1;
 
@@ -160,6 +172,7 @@ function unescaped(start: number, end: number, bs: number): string | typeof OUTS
     out += text.slice(from, bs);
     const e = text.charCodeAt(bs + 1);
     if (e === 0x75) {
+      unicodeEscapes = true;
       const hex = text.slice(bs + 2, bs + 6);
       if (!HEX4.test(hex)) return OUTSIDE;
       out += String.fromCharCode(parseInt(hex, 16));
@@ -459,12 +472,14 @@ export function flattenWindowsEventText(line: string): Flattened | null {
   at = 0;
   backslash = -1;
   values.length = 0;
+  unicodeEscapes = false;
   let shape = readByTemplate();
   if (shape === null) {
     at = 0;
     backslash = -1;
     values.length = 0;
     valueAt.length = 0;
+    unicodeEscapes = false;
     part = -1;
     opened.length = 0;
     openedAttributes.length = 0;
@@ -477,5 +492,5 @@ export function flattenWindowsEventText(line: string): Flattened | null {
     }
   }
   text = '';
-  return shape && { flat: shape.build(values), shape, values };
+  return shape && { flat: shape.build(values), shape, values, verbatim: !unicodeEscapes };
 }

@@ -298,7 +298,7 @@ export function normaliseWindowsEvent(event: unknown): NormalisedEvent | undefin
  */
 export function normaliseWindowsEventText(line: string): NormalisedEvent | undefined {
   const read = flattenWindowsEventText(line);
-  if (read !== null) return normalised(read, line);
+  if (read !== null) return normalised(read, read.verbatim === true ? line : undefined);
   const flattened = flattenWindowsEvent(JSON.parse(line));
   return flattened && normalised(flattened);
 }

@@ -39,10 +39,9 @@ test('anchor characters: every literal holds one, rare ones first; none for a pl
 test('a keyword gate: one search of an event\'s JSON text that finds every event a keyword may be in', () => {
   const gate = keywordGate(['sekurlsa::', 'lsadump::', 'mimidrv.sys', '\\mimilib.dll', 'eo.oe.kiwi', 'gentilkiwi.com'])!;
   // Few alternatives: '::' covers the module names, 'kiwi' and 'mimi' the rest.
-  assert.equal(gate.source, '::|[kK][iI][wW][iI]|[mM][iI][mM][iI]|\\\\u|[\\u0130\\u212a]');
+  assert.equal(gate.source, '::|[kK][iI][wW][iI]|[mM][iI][mM][iI]|[\\u0130\\u212a]');
   assert.ok(gate.test(JSON.stringify({ a: 'x LSADUMP::sam' })));
   assert.ok(gate.test(JSON.stringify({ a: 'C:\\MimiLib.dll' })));
-  assert.ok(gate.test('{"a":"\\u006dimidrv.sys"}'), 'a \\u escape may hide a character');
   assert.ok(gate.test(JSON.stringify({ a: 'GENTIL\u212AIWI.COM' })), 'the Kelvin sign lower-cases to k');
   assert.ok(!gate.test(JSON.stringify({ Image: 'C:\\Windows\\System32\\svchost.exe', Time: '2026-11-02 08:00:00.000' })));
   // No window JSON writes as it is: no gate.

@@ -217,12 +217,12 @@ const RARITY = 'qjzxvkwyfbgp;!#%&*+=?@^_`|~<>{}[]()$\',0123456789hmucdlrtsnoiae:
 const LOWER_TO_ASCII = '\\u0130\\u212a';
 
 /**
- * One search over an event's JSON text that finds every event in which some field value may hold one
- * of the keyword literals (ignoring case); null when the literals do not allow one. Each literal
- * gives a window of up to 4 characters that JSON writes as they are, matched in either case; a
- * `\u` escape or a character whose lower case is ASCII anywhere in the text also matches (then the
- * text may not show a value's characters as they are, and the fields are scanned one by one).
- * Keys and JSON punctuation can only add matches, never hide one.
+ * One search over an event's JSON text (with no \uXXXX escape: DetectionInput.text) that finds every
+ * event in which some field value may hold one of the keyword literals (ignoring case); null when the
+ * literals do not allow one. Each literal gives a window of up to 4 characters that JSON writes as
+ * they are, matched in either case; a character whose lower case is ASCII anywhere in the text also
+ * matches (then the fields are scanned one by one). Keys and JSON punctuation can only add matches,
+ * never hide one.
  */
 export function keywordGate(literals: readonly string[]): RegExp | null {
   // A window's score: the rarer its characters the better; '::' (Mimikatz modules) is rarer still,
@@ -254,5 +254,5 @@ export function keywordGate(literals: readonly string[]): RegExp | null {
     open = open.filter((l) => !l.includes(best));
   }
   const caseless = (w: string) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(windows.map(caseless).concat('\\\\u', `[${LOWER_TO_ASCII}]`).join('|'));
+  return new RegExp(windows.map(caseless).concat(`[${LOWER_TO_ASCII}]`).join('|'));
 }

@@ -265,8 +265,7 @@ test('an event with its JSON text is ruled out by one search of it, and never wr
   assert.equal(fires(fromText({ TargetFilename: 'C:\\x\\MIMIDRV.SYS' })), true);
   assert.equal(fires(fromText({ Details: 'KIWI legit printer' })), true);
   assert.equal(fires(fromText({ TargetFilename: 'C:\\x\\report.docx' })), false);
-  // The text shows the value escaped: \u escapes, or a Kelvin sign that lower-cases to 'k'.
-  assert.equal(fires(fromText({ Details: 'mimidrv.sys' }, '{"Event":{"EventData":{"Details":"mimidrv\\u002esys"}}}')), true);
+  // A Kelvin sign lower-cases to 'k'.
   assert.equal(fires(fromText({ Details: '\u212Aiwi Legit Printer' })), true);
 });
 

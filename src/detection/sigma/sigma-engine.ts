@@ -33,7 +33,8 @@ export interface DetectionInput {
   readonly columns?: ReadonlySet<string>;
   /**
    * The source event's JSON text, when every field of `raw` is a string, number, boolean or null read
-   * from it: one search of it can then rule out the keyword literals for all fields at once.
+   * from it, and no string in it has a \uXXXX escape: one search of it can then rule out the keyword
+   * literals for all fields at once.
    */
   readonly text?: string;
 }
