@@ -97,3 +97,19 @@ test('an event read from its text carries the text for the keyword search only w
   assert.equal(engine.evaluate(normaliseWindowsEventText(plain)!).length, 1);
   assert.equal(engine.evaluate(normaliseWindowsEventText(escaped)!).length, 1);
 });
+
+test('a value the first lines of a template all had is read as fixed, and a line with another value is still read right', () => {
+  const line = (provider: string, version: string, details: string) => sysmon(`{"Details":"${details}"}`,
+    `"EventID":13,"Version":${version},"Channel":"${provider}","Computer":"WKS-1.corp"`);
+  for (let i = 0; i < 100; i++) assertSameAsParsed(line('Microsoft-Windows-Sysmon/Operational', '5', `v${i}`));
+  // The fixed version 5 is a prefix of 55; the fixed channel differs; a fixed value written with \u.
+  assertSameAsParsed(line('Microsoft-Windows-Sysmon/Operational', '55', 'x'));
+  assertSameAsParsed(line('Microsoft-Windows-Sysmon/Operationa', '5', 'x'));
+  assertSameAsParsed(line('Microsoft-Windows-Sysmon/Operational', '5.0', 'x'));
+  // Another template (a Level before the channel), whose fixed channel is written with \u.
+  const other = (details: string) => sysmon(`{"Details":"${details}"}`, '"EventID":13,"Level":4,"Channel":"Sysmon\\u002fOperational","Computer":"WKS-1.corp"');
+  for (let i = 0; i < 100; i++) assertSameAsParsed(other(`w${i}`));
+  const escaped = normaliseWindowsEventText(other('mimidrv.sys'))!;
+  assert.equal(escaped.raw.Channel, 'Sysmon/Operational');
+  assert.equal((escaped as { text?: string }).text, undefined, 'a fixed value written with \\u still withholds the text');
+});

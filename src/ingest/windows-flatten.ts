@@ -383,7 +383,18 @@ interface Template {
   readonly shape: Shape | null;
   /** `next` by the character where their texts first differ (made when there are several). */
   fork: Fork | null;
+  /** Values read after this literal so far (counted up to STEADY_READS), and the first one as written while all were the same. */
+  reads: number;
+  firstWritten: string | null;
+  /** When the first STEADY_READS values were all the same: the literal with that value as written, and the value. */
+  fixedText: string | null;
+  fixedValue: unknown;
+  /** The fixed value is written with a \\u escape (Flattened.verbatim). */
+  fixedEscaped: boolean;
 }
+
+/** Reads after which a template whose value never changed takes it as fixed (a provider, a channel, a version). */
+const STEADY_READS = 64;
 
 interface Fork { readonly at: number; readonly byChar: ReadonlyMap<number, readonly Template[]>; readonly short: readonly Template[] }
 
@@ -403,7 +414,24 @@ function forkOf(next: readonly Template[]): Fork {
 }
 
 const NO_TEMPLATES: readonly Template[] = [];
-const templates: Template = { literal: '', eventId: false, next: [], shape: null, fork: null };
+function newTemplate(literal: string, eventId: boolean, shape: Shape | null): Template {
+  return { literal, eventId, next: [], shape, fork: null, reads: 0, firstWritten: null, fixedText: null, fixedValue: null, fixedEscaped: false };
+}
+
+/** Notes the value just read after `t` (written from `start` to `at`): a template whose first values are all one takes it as fixed. */
+function noteValue(t: Template, start: number, value: unknown): void {
+  t.reads++;
+  if (t.reads === 1) { t.firstWritten = ownCopy(text.slice(start, at)); return; }
+  const first = t.firstWritten;
+  if (first === null) return;
+  if (at - start !== first.length || text.indexOf(first, start) !== start) { t.firstWritten = null; return; }
+  if (t.reads === STEADY_READS) {
+    t.fixedText = t.literal + first;
+    t.fixedValue = typeof value === 'string' ? ownCopy(value) : value;
+    t.fixedEscaped = first.includes('\\u');
+  }
+}
+const templates: Template = newTemplate('', false, null);
 let templateCount = 0;
 const MAX_TEMPLATES = 50_000;
 /** Where each emitted value of the line being read starts and ends, in pairs. */
@@ -422,6 +450,14 @@ function readByTemplate(): Shape | null {
       if (fork.short.length > 0) options = [...options, ...fork.short];
     }
     for (const t of options) {
+      // A fixed value: the literal and the value's text in one comparison, and the same value object.
+      if (t.fixedText !== null && text.indexOf(t.fixedText, at) === at) {
+        at += t.fixedText.length;
+        values.push(t.fixedValue);
+        if (t.fixedEscaped) unicodeEscapes = true;
+        taken = t;
+        break;
+      }
       if (text.indexOf(t.literal, at) !== at) continue;
       if (t.shape !== null) {
         if (at + t.literal.length === text.length) return t.shape;
@@ -429,9 +465,12 @@ function readByTemplate(): Shape | null {
       }
       const from = at;
       at += t.literal.length;
-      const value = scalarValue();
-      if (value === OUTSIDE) { at = from; backslash = -1; continue; }
-      values.push(t.eventId ? eventIdValue(value) : value);
+      const start = at;
+      const read = scalarValue();
+      if (read === OUTSIDE) { at = from; backslash = -1; continue; }
+      const value = t.eventId ? eventIdValue(read) : read;
+      values.push(value);
+      if (t.reads < STEADY_READS) noteValue(t, start, value);
       taken = t;
       break;
     }
@@ -448,7 +487,7 @@ function learn(shape: Shape, names: readonly string[]): void {
     let t = node.next.find((n) => n.literal === literal && (n.shape === null) === (end === null));
     if (t === undefined) {
       if (templateCount >= MAX_TEMPLATES) return false;
-      t = { literal: ownCopy(literal), eventId, next: [], shape: end, fork: null };
+      t = newTemplate(ownCopy(literal), eventId, end);
       node.next.push(t);
       node.fork = null;
       templateCount++;
