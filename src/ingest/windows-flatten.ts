@@ -110,8 +110,9 @@ export function flattenWindowsEvent(event: unknown): Flattened | undefined {
 // and returns null at anything that could make its result differ from JSON.parse and the walk: an
 // array, a `#text` value, a nested EventData object, a repeated object key, an index-like key (which
 // an object enumerates first), an escape in a key, or text that is not JSON. The caller then parses
-// the line and walks it. One leniency: a raw control character inside a string is read as itself,
-// where JSON.parse refuses the line (finding one would cost a pass over every character).
+// the line and walks it. One leniency: a raw control character inside a string without escapes is
+// read as itself, where JSON.parse refuses the line (finding one would cost a pass over every
+// character); a string with escapes is JSON.parse'd, so there it is refused as JSON.parse does.
 
 let text = '';
 let at = 0;
@@ -139,9 +140,6 @@ function keyEnd(): number {
   return end < 0 || nextBackslash(at + 1) < end ? -1 : end;
 }
 
-const ESCAPES: Readonly<Record<number, string>> = { 0x22: '"', 0x5c: '\\', 0x2f: '/', 0x62: '\b', 0x66: '\f', 0x6e: '\n', 0x72: '\r', 0x74: '\t' };
-const HEX4 = /^[0-9a-fA-F]{4}$/;
-
 /** Whether a string of the line being read had a \uXXXX escape (Flattened.verbatim). */
 let unicodeEscapes = false;
 
@@ -163,30 +161,22 @@ function stringEnd(): number {
   return quote;
 }
 
-/** The string from `start` to `end` (no quotes; its first backslash at `bs`, or -1), unescaped; OUTSIDE for a bad escape. */
+/**
+ * The string from `start` to `end` (no quotes; its first backslash at `bs`, or -1), unescaped; OUTSIDE
+ * when it is not a JSON string. With escapes, JSON.parse of the token: it makes one flat string (pieces
+ * joined here would be flattened by every later read) and checks the escapes exactly.
+ */
 function unescaped(start: number, end: number, bs: number): string | typeof OUTSIDE {
   if (bs < 0) return text.slice(start, end);
-  let out = '';
-  let from = start;
-  while (bs < end) {
-    out += text.slice(from, bs);
-    const e = text.charCodeAt(bs + 1);
-    if (e === 0x75) {
-      unicodeEscapes = true;
-      const hex = text.slice(bs + 2, bs + 6);
-      if (!HEX4.test(hex)) return OUTSIDE;
-      out += String.fromCharCode(parseInt(hex, 16));
-      from = bs + 6;
-    } else {
-      const ch = ESCAPES[e];
-      if (ch === undefined) return OUTSIDE;
-      out += ch;
-      from = bs + 2;
-    }
-    bs = text.indexOf('\\', from);
-    if (bs < 0) bs = end;
+  // Escapes are two characters but for \uXXXX: stepping over each keeps an escaped backslash apart from a 'u' after it.
+  for (let b = bs; b >= 0 && b < end; b = text.indexOf('\\', b + 2)) {
+    if (text.charCodeAt(b + 1) === 0x75) { unicodeEscapes = true; break; }
   }
-  return out + text.slice(from, end);
+  try {
+    return JSON.parse(text.slice(start - 1, end + 1)) as string;
+  } catch {
+    return OUTSIDE;
+  }
 }
 
 /** The string at `at` (on its opening quote), unescaped; `at` moves past it. */
