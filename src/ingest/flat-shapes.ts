@@ -59,7 +59,7 @@ function describe(names: readonly string[], cached: boolean): Shape {
   return { unique, last, build: subset(unique.map((_, i) => i)), subset, derived: new Map(), kept: cached };
 }
 
-/** Whether `text` holds `key` at `start` (a loop: `startsWith` with a position is far slower in V8). */
+/** Whether `text` holds `key` at `start` (a loop: for keys this short it measured no slower than `startsWith` with a position). */
 export function holdsAt(text: string, start: number, key: string): boolean {
   for (let i = 0; i < key.length; i++) if (text.charCodeAt(start + i) !== key.charCodeAt(i)) return false;
   return true;
