@@ -92,8 +92,9 @@ let stored: Rate = { wall: 0, cpu: 0 };
 for (let r = 0; r < ROUNDS; r++) {
   parse = best(parse, parseOnly());
   norm = best(norm, normalise());
-  stored = best(stored, endToEnd(true));
   e2e = best(e2e, endToEnd());
+  // After the headline pass, so the rows it leaves behind do not weigh on it.
+  stored = best(stored, endToEnd(true));
 }
 const us = (rate: number) => 1e6 / rate;
 console.log(`detections: ${detections} matches per pass, ${fired.size} distinct rules fired`);
