@@ -13,8 +13,8 @@ export interface Shape {
   readonly last: readonly number[];
   /** The flat object from the values, in walk order. */
   build(values: readonly unknown[]): Json;
-  /** A builder of an object with only these unique names (by their index in `unique`). */
-  subset(indices: readonly number[]): (values: readonly unknown[]) => Json;
+  /** A picker of these unique names (by their index in `unique`) from a flat object of this shape, into a new object. */
+  subset(indices: readonly number[]): (flat: Json) => Json;
   /** What consumers derived from this shape, by their own key (e.g. the normaliser's plan for a table). */
   readonly derived: Map<unknown, unknown>;
   /** Kept by its trie (false for a one-off shape described past the trie's bound). */
@@ -25,20 +25,23 @@ export interface Shape {
 const SPECIAL = new Set(['__proto__']);
 
 /**
- * `v => ({ "A": v[0], "B": v[3] })`. Names are written as JSON string literals, so no field name can be
- * anything but a property name; `__proto__` (which a literal would treat as the prototype) never gets here.
+ * `s => ({ "A": s[0], "B": s[3] })`, reading each name's value from `s` at its key (an index into the
+ * values, or the same name in a flat object). Names are written as JSON string literals, so no field
+ * name can be anything but a property name; `__proto__` (which a literal would treat as the prototype)
+ * never gets here.
  */
-export function objectBuilder(names: readonly string[], positions: readonly number[]): (values: readonly unknown[]) => Json {
-  const props = names.map((n, i) => `${JSON.stringify(n)}: v[${positions[i]!}]`);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds only quoted names and indices
-  return new Function('v', `'use strict'; return { ${props.join(', ')} };`) as (values: readonly unknown[]) => Json;
+function objectBuilder<S>(names: readonly string[], keys: readonly (number | string)[]): (source: S) => Json {
+  const props = names.map((n, i) => `${JSON.stringify(n)}: s[${JSON.stringify(keys[i]!)}]`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the source holds only quoted names and keys
+  return new Function('s', `'use strict'; return { ${props.join(', ')} };`) as (source: S) => Json;
 }
 
 /** The same object as objectBuilder's, one property at a time: for shapes seen once (no code is generated for them). */
-function assigningBuilder(names: readonly string[], positions: readonly number[]): (values: readonly unknown[]) => Json {
-  return (values) => {
+function assigningBuilder<S>(names: readonly string[], keys: readonly (number | string)[]): (source: S) => Json {
+  return (source) => {
+    const from = source as Record<number | string, unknown>;
     const out: Json = {};
-    for (let i = 0; i < names.length; i++) Object.defineProperty(out, names[i]!, { value: values[positions[i]!], enumerable: true, writable: true, configurable: true });
+    for (let i = 0; i < names.length; i++) Object.defineProperty(out, names[i]!, { value: from[keys[i]!], enumerable: true, writable: true, configurable: true });
     return out;
   };
 }
@@ -51,12 +54,13 @@ function describe(names: readonly string[], cached: boolean): Shape {
     const u = at.get(name);
     if (u === undefined) { at.set(name, unique.length); unique.push(name); last.push(i); } else last[u] = i;
   });
+  const generated = cached && !unique.some((n) => SPECIAL.has(n));
+  const builder = generated ? objectBuilder : assigningBuilder;
   const subset = (indices: readonly number[]) => {
-    const subsetNames = indices.map((i) => unique[i]!);
-    const positions = indices.map((i) => last[i]!);
-    return cached && !subsetNames.some((n) => SPECIAL.has(n)) ? objectBuilder(subsetNames, positions) : assigningBuilder(subsetNames, positions);
+    const names = indices.map((i) => unique[i]!);
+    return builder<Json>(names, names);
   };
-  return { unique, last, build: subset(unique.map((_, i) => i)), subset, derived: new Map(), kept: cached };
+  return { unique, last, build: builder<readonly unknown[]>(unique, last), subset, derived: new Map(), kept: cached };
 }
 
 /** Whether `text` holds `key` at `start` (a loop: for keys this short it measured no slower than `startsWith` with a position). */

@@ -78,11 +78,10 @@ function flattenData(node: unknown): void {
   }
 }
 
-/** The flat event, its shape, and its values in walk order (valid until the next flattening). */
+/** The flat event and its shape. */
 export interface Flattened {
   readonly flat: Json;
   readonly shape: Shape;
-  readonly values: readonly unknown[];
   /**
    * Read from JSON text in which every string value is written as it is, but for `\"`, `\\`, `\/`
    * and control characters (no \uXXXX escape): a substring search of the text then sees the values.
@@ -100,7 +99,7 @@ export function flattenWindowsEvent(event: unknown): Flattened | undefined {
   flattenData(root.EventData);
   flattenData(root.UserData);
   const shape = shapes.end();
-  return { flat: shape.build(values), shape, values };
+  return { flat: shape.build(values), shape };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -132,12 +131,6 @@ function skipSpace(): void {
 function nextBackslash(from: number): number {
   if (backslash < from) { const b = text.indexOf('\\', from); backslash = b < 0 ? text.length : b; }
   return backslash;
-}
-
-/** The end of the key at `at` (its closing quote), or -1 when it has an escape or no end. */
-function keyEnd(): number {
-  const end = text.indexOf('"', at + 1);
-  return end < 0 || nextBackslash(at + 1) < end ? -1 : end;
 }
 
 /** Whether a string of the line being read had a \uXXXX escape (Flattened.verbatim). */
@@ -521,5 +514,5 @@ export function flattenWindowsEventText(line: string): Flattened | null {
     }
   }
   text = '';
-  return shape && { flat: shape.build(values), shape, values, verbatim: !unicodeEscapes };
+  return shape && { flat: shape.build(values), shape, verbatim: !unicodeEscapes };
 }

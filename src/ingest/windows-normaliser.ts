@@ -181,8 +181,8 @@ interface ShapePlan {
   readonly actions: readonly FieldAction[];
   /** Every column a row of this shape can have. */
   readonly columns: ReadonlySet<string>;
-  /** Builds AdditionalFields from the event's values; null when the shape has no such field. */
-  readonly additional: ((values: readonly unknown[]) => Json) | null;
+  /** Builds AdditionalFields from the flat event; null when the shape has no such field. */
+  readonly additional: ((flat: Json) => Json) | null;
 }
 
 function shapePlan(shape: Shape, plan: ReadonlyMap<string, FieldPlan>): ShapePlan {
@@ -312,9 +312,6 @@ function normalised({ flat, shape }: Flattened, text?: string): NormalisedEvent 
 }
 
 function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePlan, mapping: WindowsEventMapping | undefined): CanonicalRow {
-  // The values where the shape's plan reads them: each unique field's (last) value at its last position.
-  const fieldValues: unknown[] = [];
-  for (let i = 0; i < shape.unique.length; i++) fieldValues[shape.last[i]!] = flat[shape.unique[i]!];
   const provider = String(flat.Provider_Name ?? '');
   const eventId = Number(flat.EventID);
   const computer = String(flat.Computer ?? 'unknown').toLowerCase();
@@ -336,10 +333,10 @@ function canonicalRow(table: TableName, flat: Json, shape: Shape, plan: ShapePla
   }
 
   const { actions, additional: buildAdditional } = plan;
-  let additional = buildAdditional?.(fieldValues);
+  let additional = buildAdditional?.(flat);
   for (let i = 0; i < actions.length; i++) {
     const action = actions[i]!;
-    const value = fieldValues[shape.last[i]!];
+    const value = flat[shape.unique[i]!];
     switch (action.kind) {
       case 'column': put(row, value, action.write); break;
       case 'logonType': put(row, LOGON_TYPES[String(value)] ?? value, action.write); break;
