@@ -43,8 +43,6 @@ function lowerText(t: string | readonly string[] | null): string | readonly stri
 
 export class EventContext implements FieldAccess {
   raw: Record<string, unknown> | null = null;
-  /** DetectionInput.text of the event, if it has one. */
-  sourceText: string | null = null;
   private input: DetectionInput = { table: '', row: {} };
   /** Sigma field → canonical column for the row's table. */
   columns: Readonly<Record<string, string>> | null = null;
@@ -63,7 +61,6 @@ export class EventContext implements FieldAccess {
   /** Point the context at a new event; all caches are invalidated in O(1). */
   reset(input: DetectionInput, raw: Record<string, unknown> | null, columns: Readonly<Record<string, string>> | null): void {
     this.input = input;
-    this.sourceText = input.text ?? null;
     this.raw = raw;
     this.columns = columns;
     this.aliases = null;
@@ -76,6 +73,11 @@ export class EventContext implements FieldAccess {
       this.stamp = new Uint32Array(size);
       this.txStamp = new Uint32Array(size);
     }
+  }
+
+  /** DetectionInput.text of the event, if it has one. */
+  get sourceText(): string | null {
+    return this.input.text ?? null;
   }
 
   private resolve(id: number): number {

@@ -141,10 +141,9 @@ export function buildFieldPrefilter(entries: readonly PrefilterEntry[], names: r
       const v = raw[name];
       const field = rawFields.get(name);
       if (scanning && (field === undefined || field.keywords)) {
-        // Strings, the usual value, here; anything else as forEachKeywordText reads it.
+        // Strings, the usual value, here; arrays, objects and (for numeric keywords) numbers as forEachKeywordText reads them.
         if (typeof v === 'string') { if (v.length >= keywordMin) scanKeywords(v, hit); }
-        else if (v !== null && typeof v === 'object') forEachKeywordText(v, (s) => scanKeywords(s, hit), keywordMin, keywordNumbers);
-        else if (keywordNumbers && typeof v === 'number') forEachKeywordText(v, (s) => scanKeywords(s, hit), keywordMin, keywordNumbers);
+        else if (typeof v === 'object' ? v !== null : keywordNumbers && typeof v === 'number') forEachKeywordText(v, (s) => scanKeywords(s, hit), keywordMin, keywordNumbers);
       }
       if (field === undefined) continue;
       const t = typeof v === 'string' ? v : toText(v);
