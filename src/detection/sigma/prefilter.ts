@@ -225,12 +225,12 @@ const LOWER_TO_ASCII = '\\u0130\\u212a';
  * never hide one.
  */
 export function keywordGate(literals: readonly string[]): RegExp | null {
-  // A window's score: the rarer its characters the better; '::' (Mimikatz modules) is rarer still,
-  // while a lone ':' follows every key of the text.
+  // A window's score: the rarer its characters the better.
   const rank = (c: string) => { const r = RARITY.indexOf(c); return r < 0 ? RARITY.length : r; };
-  const score = (w: string) => [...w].reduce((sum, c) => sum + rank(c), 0) - (w.includes('::') ? 1000 : 0);
+  const score = (w: string) => [...w].reduce((sum, c) => sum + rank(c), 0);
   // Few alternatives keep the search quick: windows are chosen greedily, each covering the most
-  // literals not yet covered (then the rarest), '::' first when literals have it.
+  // literals not yet covered (then the rarest). '::' (Mimikatz modules) comes first when literals
+  // have it: the pair is rare in telemetry, though a lone ':' follows every key of the text.
   const windows: string[] = [];
   let open = [...literals];
   if (open.some((l) => l.includes('::'))) { windows.push('::'); open = open.filter((l) => !l.includes('::')); }
