@@ -136,14 +136,12 @@ export async function scanFiles(engine: DetectionEngine, paths: readonly string[
           unreadable++; if (errors.length < MAX_ERRORS) errors.push({ line: lineNo, reason: 'line is not valid JSON' });
           continue;
         }
-        if (windows !== undefined) {
-          evaluate(windows);
-          if (lineNo % 5000 === 0) progress(bytes);
-          continue;
+        if (windows !== undefined) evaluate(windows);
+        else {
+          // Formats can mix within a file (e.g. canonical rows of several tables); classify cheaply per line.
+          const f = lineFormat === 'unknown' ? classifyRecord(v) : lineFormat;
+          feed(v, f === 'unknown' ? classifyRecord(v) : f, { line: lineNo });
         }
-        // Formats can mix within a file (e.g. canonical rows of several tables); classify cheaply per line.
-        const f = lineFormat === 'unknown' ? classifyRecord(v) : lineFormat;
-        feed(v, f === 'unknown' ? classifyRecord(v) : f, { line: lineNo });
         if (lineNo % 5000 === 0) progress(bytes);
       }
     } else {
