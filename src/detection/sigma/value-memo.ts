@@ -31,7 +31,6 @@ export function createMemoBudget(maxChars = 16 * 1024 * 1024): MemoBudget {
   return { generation: 0, chars: 0, maxChars };
 }
 
-
 /** Slots of a memo's front table (a power of two). */
 const FRONT = 64;
 /** A value's front slot, from its length and three of its characters: no hash over all of it. */
@@ -44,6 +43,9 @@ export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
   const frontKeys: (string | undefined)[] = new Array<string | undefined>(FRONT).fill(undefined);
   const frontAnswers: (T | undefined)[] = new Array<T | undefined>(FRONT).fill(undefined);
   let generation = budget.generation;
+  const clear = () => { answers.clear(); frontKeys.fill(undefined); };
+  /** Empties this memo when the budget was spent since it last looked (another memo may have spent it). */
+  const sameGeneration = () => { if (generation !== budget.generation) { clear(); generation = budget.generation; } };
   /** Lookups left in this trial (counting down), or in the pause when `off`. */
   let left = TRIAL;
   let hits = 0;
@@ -56,7 +58,7 @@ export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
         hits = 0;
       }
       if (off || value.length === 0) return undefined;
-      if (generation !== budget.generation) { answers.clear(); frontKeys.fill(undefined); generation = budget.generation; }
+      sameGeneration();
       const slot = frontSlot(value);
       if (frontKeys[slot] === value) { hits++; return frontAnswers[slot]; }
       const answer = answers.get(value);
@@ -68,11 +70,11 @@ export function createValueMemo<T>(budget: MemoBudget): ValueMemo<T> {
       return answer;
     },
     set(value, answer) {
-      if (off || value.length > MAX_VALUE_LENGTH) return;
-      if (answers.size >= MAX_ENTRIES) { answers.clear(); frontKeys.fill(undefined); }
+      if (off || value.length === 0 || value.length > MAX_VALUE_LENGTH) return;
+      if (answers.size >= MAX_ENTRIES) clear();
       budget.chars += value.length;
       if (budget.chars > budget.maxChars) { budget.generation++; budget.chars = value.length; }
-      if (generation !== budget.generation) { answers.clear(); frontKeys.fill(undefined); generation = budget.generation; }
+      sameGeneration();
       // A copy: the value may be a view of a whole log line (ownCopy).
       answers.set(ownCopy(value), answer);
     },
