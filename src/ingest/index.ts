@@ -6,3 +6,4 @@ export type { RowRejection } from './row-validator.js';
 export { parseJsonDocuments } from './json-documents.js';
 export { normaliseWindowsEvent, normaliseWindowsEventText, deviceIdFor } from './windows-normaliser.js';
 export type { NormalisedEvent } from './windows-normaliser.js';
+export { ownCopy } from './flat-shapes.js';

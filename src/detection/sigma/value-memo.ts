@@ -2,7 +2,7 @@
 // lines all day, and the owners a prefilter entry finds in a value never change, so a repeated value
 // costs one hash lookup instead of a scan. A field whose values do not repeat (random hashes, GUIDs)
 // would only pay for the hashing: a memo that seldom answers stops looking for a while.
-import { ownCopy } from '../../ingest/flat-shapes.js';
+import { ownCopy } from '../../ingest/index.js';
 
 /** One budget for all of an engine's memos: when they have taken in `maxChars` characters, all start over. */
 export interface MemoBudget {
